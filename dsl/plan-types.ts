@@ -1,0 +1,107 @@
+/**
+ * The Plan: the contract between the DSL and the engine. Plain JSON data with every default
+ * resolved; the engine executes it stage by stage and never sees the builder.
+ */
+import type { DatasetName, SplitBy } from '../datasets/catalog.js';
+import type { ModelName, Spec } from './spec.js';
+
+export type Target = 'gpu' | 'cpu';
+/** Backend the plan asks for; 'auto' lets the engine pick the fastest present (and report it). */
+export type BackendRequest = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface Estimate {
+  /** Floating-point operations of the whole stage. */
+  readonly flops: number;
+  /** Peak bytes the stage needs on the device (parameters, optimizer state, activations, batch). */
+  readonly peakBytes: number;
+}
+
+export interface LoadDataStage {
+  readonly kind: 'load-data';
+  readonly dataset: DatasetName;
+  readonly downstream: readonly string[];
+  readonly estimate: Estimate;
+}
+
+export interface SplitTasksStage {
+  readonly kind: 'split-tasks';
+  /** k = 1 with by = 'none' when the pipeline has no split (plain pre-training). */
+  readonly k: number;
+  readonly by: SplitBy | 'none';
+  /** Noise sigmas that act as tasks or mixture components ([] when no noise()). */
+  readonly sigmas: readonly number[];
+  readonly mixtureWeights: readonly number[];
+  readonly estimate: Estimate;
+}
+
+export interface PretrainStage {
+  readonly kind: 'pretrain';
+  readonly model: ModelName;
+  readonly width: number;
+  readonly depth: number;
+  readonly maskRatio: number;
+  readonly steps: number;
+  /** Examples per task per step. */
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly optimizer: 'adam';
+  /** How task losses are weighted: average (eta 0), softmax minimax, or Group DRO. */
+  readonly weighting: { readonly method: 'average' | 'softmax' | 'group-dro'; readonly eta: number; readonly ema: number };
+  readonly checkpointEvery: number;
+  readonly parameters: number;
+  readonly estimate: Estimate;
+}
+
+export interface FinetuneStage {
+  readonly kind: 'finetune';
+  readonly tasks: readonly string[];
+  readonly mode: 'probe' | 'full';
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly noise: number;
+  readonly maxExamples: number | null;
+  readonly estimate: Estimate;
+}
+
+export interface EvaluateStage {
+  readonly kind: 'evaluate';
+  readonly tasks: readonly string[];
+  readonly maxExamples: number | null;
+  readonly batchSize: number;
+  readonly estimate: Estimate;
+}
+
+export interface CertifyStage {
+  readonly kind: 'certify';
+  /** Downstream task whose classifier is certified (the first fine-tuned task). */
+  readonly task: string;
+  readonly sigmas: readonly number[];
+  readonly n0: number;
+  readonly n: number;
+  readonly alpha: number;
+  readonly radii: readonly number[];
+  readonly points: number;
+  /** Noisy copies per forward pass. */
+  readonly batchSize: number;
+  /** Noise is drawn on the backend (always true; recorded so a reader of the plan sees it). */
+  readonly noiseOnDevice: true;
+  readonly estimate: Estimate;
+}
+
+export type Stage = LoadDataStage | SplitTasksStage | PretrainStage | FinetuneStage | EvaluateStage | CertifyStage;
+export type StageKind = Stage['kind'];
+
+export interface PlanData {
+  readonly version: 1;
+  /** Content hash of (spec, target, backend, memory budget): names the run directory. */
+  readonly hash: string;
+  readonly target: Target;
+  readonly backend: BackendRequest;
+  readonly dtype: 'float32';
+  readonly memoryBudgetBytes: number;
+  readonly seed: number;
+  readonly spec: Spec;
+  readonly stages: readonly Stage[];
+  readonly totals: Estimate;
+}

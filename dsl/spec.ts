@@ -1,0 +1,90 @@
+/**
+ * A Spec is the plain, JSON-serialisable description of a pipeline the builder records.
+ * Every field is resolved to a concrete value by the builder (defaults filled in), so two
+ * pipelines that mean the same thing have equal Specs. Nothing here knows about tensors.
+ */
+import type { DatasetName, SplitBy } from '../datasets/catalog.js';
+
+export const SPEC_VERSION = 1 as const;
+
+/** Model families the engine can pre-train. */
+export type ModelName = 'masked-image-conv' | 'masked-token-transformer';
+
+export interface PretrainSpec {
+  readonly dataset: DatasetName;
+  readonly model: ModelName;
+  /** Optimizer steps of pre-training (each step sees one minibatch of every task). */
+  readonly steps: number;
+  /** Examples per task per step. */
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly seed: number;
+  /** Fraction of patches (images) or tokens (text) masked for reconstruction. */
+  readonly maskRatio: number;
+  /** Encoder width (channels or model dimension). */
+  readonly width: number;
+  /** Encoder depth (conv blocks or transformer layers). */
+  readonly depth: number;
+}
+
+export interface SplitTasksSpec {
+  readonly k: number;
+  readonly by: SplitBy;
+}
+
+export interface MinimaxSpec {
+  /** Softmax temperature: 0 is average pre-training, large eta approaches the max. */
+  readonly eta: number;
+  /** 'softmax': p = softmax(eta * l) each step; 'group-dro': p <- p * exp(eta * l), normalised. */
+  readonly method: 'softmax' | 'group-dro';
+  /** Exponential moving average of the task losses before the softmax; 0 = off. */
+  readonly ema: number;
+}
+
+export interface NoiseSpec {
+  /** Gaussian noise standard deviations, strictly increasing, each > 0 (pixels in [0, 1]). */
+  readonly sigmas: readonly number[];
+  /** Mixture weights over [clean, ...sigmas]; sums to 1. */
+  readonly weights: readonly number[];
+}
+
+export interface FinetuneSpec {
+  /** Downstream task names from the catalog (DOWNSTREAM_TASKS). */
+  readonly tasks: readonly string[];
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  /** 'probe': linear head on the frozen encoder; 'full': encoder and head trained together. */
+  readonly mode: 'probe' | 'full';
+  /** Gaussian augmentation sigma during fine-tuning; 0 = clean images only. */
+  readonly noise: number;
+  /** Training examples per downstream task (subsampled with the seed); null = all. */
+  readonly maxExamples: number | null;
+}
+
+export interface EvaluateSpec {
+  /** Test examples per downstream task; null = the whole test split. */
+  readonly maxExamples: number | null;
+}
+
+export interface CertifySpec {
+  readonly sigmas: readonly number[];
+  readonly n0: number;
+  readonly n: number;
+  readonly alpha: number;
+  /** Radii at which certified accuracy is reported, non-negative, increasing. */
+  readonly radii: readonly number[];
+  /** Test points certified (the first `points` of a seeded permutation of the test split). */
+  readonly points: number;
+}
+
+export interface Spec {
+  readonly version: typeof SPEC_VERSION;
+  readonly pretrain: PretrainSpec;
+  readonly splitTasks: SplitTasksSpec | null;
+  readonly minimax: MinimaxSpec | null;
+  readonly noise: NoiseSpec | null;
+  readonly finetune: FinetuneSpec | null;
+  readonly evaluate: EvaluateSpec | null;
+  readonly certify: CertifySpec | null;
+}
