@@ -105,3 +105,50 @@ export interface PlanData {
   readonly stages: readonly Stage[];
   readonly totals: Estimate;
 }
+
+/** How `plan.run()` runs a plan (the engine reads these; the DSL only passes them on). */
+export interface RunOptions {
+  /** Folder holding one run directory per plan hash; default 'runs'. */
+  readonly runsDir?: string;
+  /** Continue an interrupted run from its last checkpoint (default true); false starts over. */
+  readonly resume?: boolean;
+  /** Show a progress display (step, losses, weights, ETA). */
+  readonly progress?: boolean;
+  /** Print nothing but errors. */
+  readonly quiet?: boolean;
+}
+
+/** What a finished run reports: plain JSON, also written to the run directory. */
+export interface RunResult {
+  readonly hash: string;
+  readonly runDir: string;
+  /** The backend that actually ran (e.g. 'tensorflow', 'wasm', 'cpu'). */
+  readonly backend: string;
+  /** True when the run directory already held a finished run and nothing was computed. */
+  readonly cached: boolean;
+  readonly seconds: number;
+  readonly pretrain: {
+    readonly steps: number;
+    readonly seconds: number;
+    readonly taskNames: readonly string[];
+    readonly finalTaskLosses: readonly number[];
+    readonly finalWeights: readonly number[];
+  } | null;
+  readonly finetune: readonly { readonly task: string; readonly seconds: number; readonly trainAccuracy: number }[];
+  readonly evaluate: {
+    readonly tasks: readonly { readonly task: string; readonly accuracy: number; readonly examples: number }[];
+    readonly average: number;
+    readonly worst: number;
+    readonly worstTask: string;
+  } | null;
+  readonly certify: {
+    readonly task: string;
+    readonly sigmas: readonly number[];
+    readonly radii: readonly number[];
+    readonly rows: readonly { readonly sigma: number; readonly radius: number; readonly certifiedAccuracy: number }[];
+    /** Fraction of points that abstained, one per sigma. */
+    readonly abstainRate: readonly number[];
+    readonly seconds: number;
+    readonly points: number;
+  } | null;
+}

@@ -1,0 +1,403 @@
+/**
+ * Value checks shared by the builder and `fromJSON`: each `resolve*` function takes what the user
+ * passed to one builder call (plus the Spec built so far, for checks that span calls), rejects
+ * anything invalid with a one-line DslError, and returns the Spec section with every default
+ * filled in. The builder and `fromJSON` both go through these functions and nothing else, so a
+ * JSON Spec is accepted exactly when the same chain of calls would be.
+ */
+import {
+  DATASETS,
+  DOWNSTREAM_TASKS,
+  type DatasetName,
+  type Modality,
+  type SplitBy,
+} from '../datasets/catalog.js';
+import {
+  CERTIFY_DEFAULTS,
+  DEFAULT_DATASET,
+  DEFAULT_SPLIT_BY,
+  EVALUATE_DEFAULTS,
+  FINETUNE_DEFAULTS,
+  MINIMAX_DEFAULTS,
+  MODEL_MODALITY,
+  PRETRAIN_DEFAULTS,
+} from './defaults.js';
+import { DslError } from './errors.js';
+import type {
+  CertifySpec,
+  EvaluateSpec,
+  FinetuneSpec,
+  MinimaxSpec,
+  ModelName,
+  NoiseSpec,
+  PretrainSpec,
+  Spec,
+  SplitTasksSpec,
+} from './spec.js';
+
+/** Largest Gaussian sigma accepted (pixels live in [0, 1], so sigma 4 already drowns the image). */
+export const MAX_SIGMA = 4;
+/** Mixture weights must sum to 1 within this tolerance. */
+export const WEIGHT_SUM_TOLERANCE = 1e-9;
+/** Largest conv depth: 28x28 images halve to 14, 7 and 4 pixels. */
+export const MAX_IMAGE_DEPTH = 3;
+
+const MODELS = Object.keys(MODEL_MODALITY) as ModelName[];
+const SPLIT_BYS: readonly SplitBy[] = ['label', 'cluster', 'pos', 'noise'];
+
+// ---------------------------------------------------------------- the builder calls
+
+export function resolvePretrain(raw: unknown): PretrainSpec {
+  const o = checkOptions('pretrain(options)', raw, ['dataset', 'model', 'steps', 'batchSize', 'lr', 'seed', 'maskRatio', 'width', 'depth']);
+  const dataset = o.dataset === undefined ? DEFAULT_DATASET : oneOf<DatasetName>('pretrain({ dataset })', 'dataset', o.dataset, Object.keys(DATASETS) as DatasetName[]);
+  const modality = DATASETS[dataset].modality;
+  const d = PRETRAIN_DEFAULTS[modality];
+  const model = o.model === undefined ? d.model : oneOf<ModelName>('pretrain({ model })', 'model', o.model, MODELS);
+  if (MODEL_MODALITY[model] !== modality) {
+    throw new DslError({
+      call: 'pretrain({ model })',
+      what: 'model',
+      allowed: `${withArticle(modality)} model for the ${modality} data set '${dataset}' ('${d.model}')`,
+      value: model,
+      hint: `leave model out to get '${d.model}'`,
+    });
+  }
+  const text = modality === 'text';
+  return {
+    dataset,
+    model,
+    steps: integer('pretrain({ steps })', 'steps', orDefault(o.steps, d.steps), 1, 10_000_000),
+    batchSize: integer('pretrain({ batchSize })', 'batchSize', orDefault(o.batchSize, d.batchSize), 1, 65_536, 'examples per task per step'),
+    lr: real('pretrain({ lr })', 'lr', orDefault(o.lr, d.lr), { gt: 0, le: 1 }, 'Adam learning rate, e.g. 1e-3'),
+    seed: integer('pretrain({ seed })', 'seed', orDefault(o.seed, d.seed), 0, 2 ** 32 - 1),
+    maskRatio: real('pretrain({ maskRatio })', 'maskRatio', orDefault(o.maskRatio, d.maskRatio), { gt: 0, lt: 1 }, 'the fraction of patches or tokens hidden from the encoder'),
+    width: integer('pretrain({ width })', 'width', orDefault(o.width, d.width), text ? 4 : 1, 4096),
+    depth: text
+      ? integer('pretrain({ depth })', 'depth', orDefault(o.depth, d.depth), 1, 48, 'transformer layers')
+      : integer('pretrain({ depth })', 'depth', orDefault(o.depth, d.depth), 1, MAX_IMAGE_DEPTH, '28x28 images halve to 14, 7 and 4 pixels'),
+  };
+}
+
+export function resolveSplitTasks(k: unknown, raw: unknown, spec: Spec): SplitTasksSpec {
+  const o = checkOptions('splitTasks(k, options)', raw, ['by']);
+  const kk = integer('splitTasks(k)', 'k', k, 2, undefined, 'k counts the representative upstream tasks; leave splitTasks() out for one task');
+  const info = DATASETS[spec.pretrain.dataset];
+  const by = o.by === undefined ? DEFAULT_SPLIT_BY[info.modality] : oneOf<SplitBy>('splitTasks(k, { by })', 'by', o.by, SPLIT_BYS);
+  const supported = Object.keys(info.maxGroups) as SplitBy[];
+  if (!supported.includes(by)) {
+    throw new DslError({
+      call: 'splitTasks(k, { by })',
+      what: 'by',
+      allowed: `one of ${quoteList(supported)} for the ${info.modality} data set '${info.name}'`,
+      value: by,
+    });
+  }
+  if (by === 'noise') {
+    if (spec.noise === null) {
+      throw new DslError({
+        call: 'splitTasks(k, { by })',
+        what: 'by',
+        allowed: "'noise' only after noise(sigmas)",
+        value: by,
+        hint: "call .noise([0.25, 0.5, 1]) before .splitTasks(4, { by: 'noise' })",
+      });
+    }
+    checkNoiseTaskCount('splitTasks(k)', kk, spec.noise.sigmas.length);
+  }
+  return { k: kk, by };
+}
+
+export function resolveMinimax(eta: unknown, raw: unknown, spec: Spec): MinimaxSpec {
+  if (spec.splitTasks === null && spec.noise === null) {
+    throw new DslError({
+      call: 'minimax(eta)',
+      what: 'the pipeline',
+      allowed: 'split into tasks first',
+      value: undefined,
+      shown: 'a single task',
+      hint: 'call .splitTasks(k) or .noise(sigmas) before .minimax(eta)',
+    });
+  }
+  const o = checkOptions('minimax(eta, options)', raw, ['method', 'ema']);
+  return {
+    eta: real('minimax(eta)', 'eta', eta, { ge: 0 }, 'eta 0 is average pre-training; larger eta weights the worst task more'),
+    method: o.method === undefined ? MINIMAX_DEFAULTS.method : oneOf('minimax(eta, { method })', 'method', o.method, ['softmax', 'group-dro'] as const),
+    ema: real('minimax(eta, { ema })', 'ema', orDefault(o.ema, MINIMAX_DEFAULTS.ema), { ge: 0, lt: 1 }, 'smoothing of the task losses; 0 is off'),
+  };
+}
+
+export function resolveNoise(sigmas: unknown, raw: unknown, spec: Spec): NoiseSpec {
+  requireImages('noise(sigmas)', spec, 'Gaussian noise is added to pixels');
+  const o = checkOptions('noise(sigmas, options)', raw, ['weights']);
+  const s = sigmaList('noise(sigmas)', sigmas);
+  const weights = o.weights === undefined ? Array.from({ length: s.length + 1 }, () => 1 / (s.length + 1)) : mixtureWeights(o.weights, s.length);
+  if (spec.splitTasks?.by === 'noise') checkNoiseTaskCount('noise(sigmas)', spec.splitTasks.k, s.length);
+  return { sigmas: s, weights };
+}
+
+export function resolveFinetune(tasks: unknown, raw: unknown, spec: Spec): FinetuneSpec {
+  const o = checkOptions('finetune(tasks, options)', raw, ['steps', 'batchSize', 'lr', 'mode', 'noise', 'maxExamples']);
+  const modality = DATASETS[spec.pretrain.dataset].modality;
+  const names = taskList(tasks, modality, spec.pretrain.dataset);
+  const rawNoise = o.noise === 'none' ? 0 : orDefault(o.noise, FINETUNE_DEFAULTS.noise);
+  const noise = real('finetune(tasks, { noise })', 'noise', rawNoise, { ge: 0, le: MAX_SIGMA }, "Gaussian augmentation sigma; 0 (or 'none') trains on clean inputs");
+  if (noise > 0 && modality === 'text') {
+    throw new DslError({ call: 'finetune(tasks, { noise })', what: 'noise', allowed: '0 for text tasks', value: noise, hint: 'Gaussian noise is added to pixels' });
+  }
+  return {
+    tasks: names,
+    steps: integer('finetune(tasks, { steps })', 'steps', orDefault(o.steps, FINETUNE_DEFAULTS.steps), 1, 10_000_000),
+    batchSize: integer('finetune(tasks, { batchSize })', 'batchSize', orDefault(o.batchSize, FINETUNE_DEFAULTS.batchSize), 1, 65_536),
+    lr: real('finetune(tasks, { lr })', 'lr', orDefault(o.lr, FINETUNE_DEFAULTS.lr), { gt: 0, le: 1 }),
+    mode: o.mode === undefined ? FINETUNE_DEFAULTS.mode : oneOf('finetune(tasks, { mode })', 'mode', o.mode, ['probe', 'full'] as const),
+    noise,
+    maxExamples: maxExamples('finetune(tasks, { maxExamples })', o.maxExamples),
+  };
+}
+
+export function resolveEvaluate(raw: unknown, spec: Spec): EvaluateSpec {
+  requireClassifier('evaluate(options)', spec);
+  const o = checkOptions('evaluate(options)', raw, ['maxExamples']);
+  return { maxExamples: o.maxExamples === undefined ? EVALUATE_DEFAULTS.maxExamples : maxExamples('evaluate({ maxExamples })', o.maxExamples) };
+}
+
+export function resolveCertify(raw: unknown, spec: Spec): CertifySpec {
+  requireClassifier('certify(options)', spec);
+  requireImages('certify(options)', spec, 'randomized smoothing adds Gaussian noise to pixels');
+  const o = checkOptions('certify(options)', raw, ['sigmas', 'n0', 'n', 'alpha', 'radii', 'points']);
+  const n0 = integer('certify({ n0 })', 'n0', orDefault(o.n0, CERTIFY_DEFAULTS.n0), 1, 10_000_000, 'noisy draws that choose the top class');
+  const n = integer('certify({ n })', 'n', orDefault(o.n, CERTIFY_DEFAULTS.n), 1, 10_000_000, 'noisy draws that bound its probability');
+  if (n0 >= n) {
+    throw new DslError({ call: 'certify({ n0, n })', what: 'n0', allowed: `smaller than n = ${n}`, value: n0, hint: 'Cohen et al. use n0 = 100, n = 100000' });
+  }
+  return {
+    sigmas: sigmaList('certify({ sigmas })', orDefault(o.sigmas, CERTIFY_DEFAULTS.sigmas)),
+    n0,
+    n,
+    alpha: real('certify({ alpha })', 'alpha', orDefault(o.alpha, CERTIFY_DEFAULTS.alpha), { gt: 0, lt: 0.5 }, 'the guarantee fails with probability at most alpha, e.g. 0.001'),
+    radii: radiusList(orDefault(o.radii, CERTIFY_DEFAULTS.radii)),
+    points: integer('certify({ points })', 'points', orDefault(o.points, CERTIFY_DEFAULTS.points), 1, 1_000_000, 'test points certified'),
+  };
+}
+
+// ---------------------------------------------------------------- checks that span calls
+
+function requireImages(call: string, spec: Spec, why: string): void {
+  const info = DATASETS[spec.pretrain.dataset];
+  if (info.modality !== 'image') {
+    throw new DslError({ call, what: 'the pre-training data set', allowed: "an image data set ('mnist' or 'fashionMnist')", value: info.name, hint: why });
+  }
+}
+
+function requireClassifier(call: string, spec: Spec): void {
+  if (spec.finetune === null) {
+    throw new DslError({
+      call,
+      what: 'the pipeline',
+      allowed: 'fine-tuned to a classifier first',
+      value: undefined,
+      shown: 'an encoder only',
+      hint: "call .finetune('fashion-all') first",
+    });
+  }
+}
+
+function checkNoiseTaskCount(call: string, k: number, sigmaCount: number): void {
+  if (k !== sigmaCount + 1) {
+    throw new DslError({
+      call,
+      what: 'k',
+      allowed: `${sigmaCount + 1} when the tasks are the noise levels (clean and ${sigmaCount} sigma${sigmaCount === 1 ? '' : 's'})`,
+      value: k,
+      hint: "splitTasks(k, { by: 'noise' }) needs k = sigmas.length + 1",
+    });
+  }
+}
+
+// ---------------------------------------------------------------- value checks
+
+/** The options object of a call: undefined is {}, anything else must be a plain object with known keys. */
+export function checkOptions(call: string, raw: unknown, known: readonly string[]): Record<string, unknown> {
+  if (raw === undefined) return {};
+  if (!isPlainObject(raw)) {
+    throw new DslError({ call, what: 'options', allowed: `an object with keys ${known.join(', ')}`, value: raw });
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!known.includes(key)) {
+      const near = closest(key, known);
+      throw new DslError({ call, what: 'option names', allowed: `among ${known.join(', ')}`, value: key, ...(near ? { hint: `did you mean '${near}'?` } : {}) });
+    }
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+export function integer(call: string, what: string, value: unknown, min: number, max?: number, hint?: string): number {
+  const ok = typeof value === 'number' && Number.isInteger(value) && value >= min && (max === undefined || value <= max);
+  if (!ok) {
+    const allowed = max === undefined ? `an integer >= ${min}` : `an integer between ${min} and ${max}`;
+    throw new DslError({ call, what, allowed, value, ...(hint ? { hint } : {}) });
+  }
+  return value;
+}
+
+export interface Bounds {
+  readonly gt?: number;
+  readonly ge?: number;
+  readonly lt?: number;
+  readonly le?: number;
+}
+
+export function real(call: string, what: string, value: unknown, b: Bounds, hint?: string): number {
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (b.gt === undefined || value > b.gt) &&
+    (b.ge === undefined || value >= b.ge) &&
+    (b.lt === undefined || value < b.lt) &&
+    (b.le === undefined || value <= b.le);
+  if (!ok) throw new DslError({ call, what, allowed: describeBounds(b), value, ...(hint ? { hint } : {}) });
+  return Object.is(value, -0) ? 0 : value;
+}
+
+function describeBounds(b: Bounds): string {
+  const lo = b.gt ?? b.ge;
+  const hi = b.lt ?? b.le;
+  if (lo !== undefined && hi !== undefined) return `a number in ${b.gt !== undefined ? '(' : '['}${lo}, ${hi}${b.lt !== undefined ? ')' : ']'}`;
+  if (lo !== undefined) return `a finite number ${b.gt !== undefined ? '>' : '>='} ${lo}`;
+  if (hi !== undefined) return `a finite number ${b.lt !== undefined ? '<' : '<='} ${hi}`;
+  return 'a finite number';
+}
+
+export function oneOf<T extends string>(call: string, what: string, value: unknown, choices: readonly T[]): T {
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
+  const near = typeof value === 'string' ? closest(value, choices) : undefined;
+  throw new DslError({ call, what, allowed: `one of ${quoteList(choices)}`, value, ...(near ? { hint: `did you mean '${near}'?` } : {}) });
+}
+
+/** Noise levels: a non-empty, strictly increasing list of sigmas in (0, MAX_SIGMA]. */
+function sigmaList(call: string, value: unknown): readonly number[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 64) {
+    throw new DslError({ call, what: 'sigmas', allowed: 'a non-empty array of at most 64 numbers', value, hint: 'e.g. [0.25, 0.5, 1]' });
+  }
+  value.forEach((s, i) => real(call, `sigmas[${i}]`, s, { gt: 0, le: MAX_SIGMA }, 'a Gaussian standard deviation on pixels in [0, 1]'));
+  const s = value as number[];
+  for (let i = 1; i < s.length; i++) {
+    if (s[i] === s[i - 1]) throw new DslError({ call, what: 'sigmas', allowed: 'free of duplicates', value: s, hint: `remove the repeated ${s[i]}` });
+  }
+  for (let i = 1; i < s.length; i++) {
+    if (s[i]! < s[i - 1]!) {
+      const sorted = [...new Set(s)].sort((a, b) => a - b);
+      throw new DslError({ call, what: 'sigmas', allowed: 'strictly increasing', value: s, hint: `sort them: [${sorted.join(', ')}]` });
+    }
+  }
+  return [...s];
+}
+
+function mixtureWeights(value: unknown, sigmaCount: number): readonly number[] {
+  const call = 'noise(sigmas, { weights })';
+  if (!Array.isArray(value) || value.length !== sigmaCount + 1) {
+    throw new DslError({ call, what: 'weights', allowed: `an array of ${sigmaCount + 1} numbers (clean, then one per sigma)`, value });
+  }
+  value.forEach((w, i) => real(call, `weights[${i}]`, w, { ge: 0, le: 1 }));
+  const sum = (value as number[]).reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
+    throw new DslError({ call, what: 'the sum of weights', allowed: `1 (within ${WEIGHT_SUM_TOLERANCE})`, value: sum, hint: 'divide each weight by their sum' });
+  }
+  return [...(value as number[])];
+}
+
+function radiusList(value: unknown): readonly number[] {
+  const call = 'certify({ radii })';
+  if (!Array.isArray(value) || value.length === 0 || value.length > 1000) {
+    throw new DslError({ call, what: 'radii', allowed: 'a non-empty array of numbers', value, hint: 'e.g. [0, 0.25, 0.5, 0.75, 1]' });
+  }
+  value.forEach((r, i) => real(call, `radii[${i}]`, r, { ge: 0 }, 'a certified L2 radius'));
+  const r = value as number[];
+  for (let i = 1; i < r.length; i++) {
+    if (!(r[i]! > r[i - 1]!)) throw new DslError({ call, what: 'radii', allowed: 'strictly increasing', value: r, hint: 'e.g. [0, 0.25, 0.5, 0.75, 1]' });
+  }
+  return r.map((x) => (Object.is(x, -0) ? 0 : x));
+}
+
+function taskList(value: unknown, modality: Modality, dataset: DatasetName): readonly string[] {
+  const call = 'finetune(tasks)';
+  const names = typeof value === 'string' ? [value] : value;
+  const fitting = Object.values(DOWNSTREAM_TASKS).filter((t) => t.modality === modality).map((t) => t.name);
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new DslError({ call, what: 'tasks', allowed: 'a task name or a non-empty array of task names', value, hint: `${modality} tasks: ${fitting.join(', ')}` });
+  }
+  names.forEach((name: unknown, i) => {
+    const info = typeof name === 'string' ? DOWNSTREAM_TASKS[name] : undefined;
+    if (info === undefined || !Object.prototype.hasOwnProperty.call(DOWNSTREAM_TASKS, name as string)) {
+      const near = typeof name === 'string' ? closest(name, fitting) : undefined;
+      throw new DslError({ call, what: `tasks[${i}]`, allowed: `one of ${quoteList(fitting)}`, value: name, ...(near ? { hint: `did you mean '${near}'?` } : {}) });
+    }
+    if (info.modality !== modality) {
+      throw new DslError({
+        call,
+        what: `tasks[${i}]`,
+        allowed: `${withArticle(modality)} task to follow pre-training on '${dataset}' (${quoteList(fitting)})`,
+        value: name,
+      });
+    }
+  });
+  const seen = new Set<string>();
+  for (const name of names as string[]) {
+    if (seen.has(name)) throw new DslError({ call, what: 'tasks', allowed: 'free of duplicates', value: names, hint: `remove the repeated '${name}'` });
+    seen.add(name);
+  }
+  return [...(names as string[])];
+}
+
+function maxExamples(call: string, value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  return integer(call, 'maxExamples', value, 1, undefined, 'null (or leaving it out) uses every example');
+}
+
+/** The user's value, or the default when the option was left out (null is a value, and is checked). */
+function orDefault(value: unknown, fallback: unknown): unknown {
+  return value === undefined ? fallback : value;
+}
+
+function withArticle(word: string): string {
+  return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
+}
+
+function quoteList(xs: readonly string[]): string {
+  return xs.map((x) => `'${x}'`).join(', ');
+}
+
+/** The known name within edit distance 2 of a misspelt one, if any. */
+function closest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

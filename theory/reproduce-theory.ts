@@ -1,0 +1,8 @@
+/** `robustlab reproduce theory`: both theory analyses at one scale, each with its own tables, figures and summary. */
+import type { ExperimentResult, Scale } from '../engine/experiment-result.js';
+import { convexConvergence } from './convex-convergence.js';
+import { sampleComplexity } from './sample-complexity.js';
+
+export function reproduceTheory(scale: Scale, seed = 1): ExperimentResult[] {
+  return [convexConvergence({ scale, seed }), sampleComplexity({ scale, seed })];
+}
