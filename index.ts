@@ -1,1 +1,29 @@
-export const version = "0.1.0";
+/**
+ * robustlab's public API. Importing it loads the engine and registers it as the runner of
+ * `plan.run()`; `robustlab/dsl` alone plans without any tensor library.
+ */
+import { registerPlanRunner } from './dsl/index.js';
+import { runPlan } from './engine/execute.js';
+
+registerPlanRunner((plan, options) => runPlan(plan, options));
+
+export * from './dsl/index.js';
+export type { PlanData, Stage, StageKind, RunOptions, RunResult, Target, BackendRequest } from './dsl/plan-types.js';
+export { runPlan, defaultRunsDir, type EngineRunOptions } from './engine/execute.js';
+export { initBackend, backendReport, describeBackend, type BackendReport, type BackendName } from './engine/backend.js';
+export { EngineError } from './engine/errors.js';
+export { certify, predict, sampleUnderNoise, lowerConfidenceBound, maxCertifiableRadius, decidePrediction, ABSTAIN, type BaseClassifier, type Certificate } from './engine/certify.js';
+export { certifyDataset, certifiedAccuracy, abstainRate, type CertifiedPoint } from './engine/certify-dataset.js';
+export { softmaxTaskWeights, groupDroStep, smoothMax } from './engine/softmax-weights.js';
+export { randomNormal, randomUniform, deriveSeed } from './engine/device-random.js';
+export { openRunClassifier, readRunPlan } from './engine/load-run.js';
+export type { ExperimentResult, FigureSpec, Scale } from './engine/experiment-result.js';
+export type { ProgressEvent, ProgressSink } from './engine/progress.js';
+export * from './datasets/index.js';
+export { convexConvergence, sampleComplexity, reproduceTheory } from './theory/index.js';
+export { taskRobustCv, taskRobustNlp, TASK_ROBUST_CV, TASK_ROBUST_NLP, taskRobustPlans } from './experiments/task-robust.js';
+export { certifiedRobustness, certifiedPlans } from './experiments/certified.js';
+export { EXPERIMENTS } from './experiments/reproduce.js';
+export type { ExperimentOptions } from './experiments/common.js';
+
+export const version = '0.1.0';

@@ -53,7 +53,7 @@ function info(name: string): string {
     ].join('\n');
   }
   if (isDatasetName(name)) {
-    const set = loadImageSet(name);
+    const set = loadImageSet(name as 'mnist' | 'fashionMnist');
     return [describeImageSet(set), histogram('train', set.classNames, labelHistogram(set.train.labels, set.numClasses)), histogram('test', set.classNames, labelHistogram(set.test.labels, set.numClasses))].join('\n');
   }
   if (isDownstreamTaskName(name)) {

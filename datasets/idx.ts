@@ -25,13 +25,14 @@ export function readIdx(path: string, ndims: 1 | 3, what: string): IdxArray {
   }
   const expectedMagic = 0x800 + ndims;
   const kind = ndims === 1 ? 'labels (idx1-ubyte)' : 'images (idx3-ubyte)';
-  if (bytes.length < 4 + 4 * ndims) throw new DatasetError(`${what} file ${path} is truncated: ${bytes.length} bytes is shorter than an IDX header; download it again`);
+  if (bytes.length < 4) throw new DatasetError(`${what} file ${path} is truncated: ${bytes.length} bytes is shorter than an IDX header; download it again`);
   const magic = bytes.readUInt32BE(0);
   if (magic !== expectedMagic) {
     throw new DatasetError(
       `${what} file ${path} is not an IDX ${kind} file: magic number 0x${magic.toString(16).padStart(8, '0')}, expected 0x${expectedMagic.toString(16).padStart(8, '0')}; pass the ${ndims === 1 ? '*-labels-idx1-ubyte' : '*-images-idx3-ubyte'} file`,
     );
   }
+  if (bytes.length < 4 + 4 * ndims) throw new DatasetError(`${what} file ${path} is truncated: ${bytes.length} bytes is shorter than an IDX header; download it again`);
   const dims: number[] = [];
   for (let d = 0; d < ndims; d++) dims.push(bytes.readUInt32BE(4 + 4 * d));
   const start = 4 + 4 * ndims;

@@ -99,7 +99,7 @@ function loadMnist(): ImageSet {
     }
     return {
       arrays: { trainImages: trainImages.data, trainLabels: trainLabels.data, testImages: testImages.data, testLabels: testLabels.data },
-      meta: { height: 28, width: 28 },
+      meta: { height: trainImages.dims[1], width: trainImages.dims[2] },
     };
   });
   return fromEntry('mnist', MNIST_CLASS_NAMES, entry);

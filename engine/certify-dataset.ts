@@ -3,7 +3,8 @@
  * point is certified (so a long run can be watched with `tail -f`), and resumable after a kill.
  *
  * Resumption is exact: point i's noise depends only on (seed, i) (deriveSeed), so a row computed after a
- * restart equals the row an uninterrupted run would have written (all columns but `seconds`).
+ * restart equals the row an uninterrupted run would have written (all columns but `seconds`) — given the
+ * same options and backend (batchSize included). The file records no options: one TSV per configuration.
  */
 import * as tf from '@tensorflow/tfjs';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';

@@ -44,7 +44,9 @@ export interface SampleUnderNoiseOptions extends SamplingOptions {
 
 /**
  * Counts of f(x + eps) over `num` draws eps ~ N(0, sigma^2 I): an Int32Array [numClasses].
- * `x` has the input shape without a batch axis. Deterministic in (seed, stream) on a given backend.
+ * `x` has the input shape without a batch axis. Deterministic in (seed, stream, batchSize) on a given
+ * backend: batch b's noise is stream b of deriveSeed(seed, stream), so another batchSize draws other
+ * (equally valid) noise.
  */
 export function sampleUnderNoise(f: BaseClassifier, x: tf.Tensor, options: SampleUnderNoiseOptions): Int32Array {
   const { num, sigma, batchSize, numClasses, seed, stream } = options;

@@ -130,7 +130,7 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     if (cs) {
       const classifier = classifiers.get(cs.task);
       if (!classifier) throw new Error(`certify: no classifier for ${cs.task}`);
-      certified = await certifyStage(plan, cs, classifier, paths.certifyTsv, progress, log);
+      certified = await certifyClassifier({ ...cs, seed: plan.seed }, classifier, paths.certifyTsv, progress, log);
     }
     for (const c of classifiers.values()) if (c.encoder !== model.params) disposeParameters(c.encoder);
     for (const c of classifiers.values()) disposeParameters(c.head);
@@ -166,7 +166,7 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
   }
 }
 
-function imageModelConfig(pre: PretrainStage) {
+export function imageModelConfig(pre: Pick<PretrainStage, 'width' | 'depth'>) {
   return { height: 28, width: 28, channels: pre.width, depth: pre.depth, featureDim: 4 * pre.width, patch: 4 };
 }
 
@@ -303,15 +303,21 @@ export function loadClassifier(path: string, model: PretrainedModel): { classifi
   return { classifier: { task: ck.meta.task, numClasses: ck.meta.numClasses, model, encoder, head }, meta: ck.meta };
 }
 
-async function certifyStage(
-  plan: PlanData,
-  cs: CertifyStage,
+export type CertifySettings = Pick<CertifyStage, 'task' | 'sigmas' | 'n0' | 'n' | 'alpha' | 'radii' | 'points' | 'batchSize'> & { readonly seed: number };
+
+/**
+ * Certifies `classifier` on the first `points` of a seeded permutation of the task's test split at each
+ * sigma, streaming rows to `tsvPath(task, sigma)` (resumable), and returns certified accuracy by radius.
+ */
+export async function certifyClassifier(
+  cs: CertifySettings,
   classifier: Classifier,
   tsvPath: (task: string, sigma: number) => string,
   progress: ProgressSink | undefined,
   log: (line: string) => void,
 ): Promise<NonNullable<RunResult['certify']>> {
   const t0 = performance.now();
+  const plan = { seed: cs.seed };
   const d = loadDownstreamTask(cs.task, { seed: plan.seed });
   if (d.kind !== 'image') throw new EngineError(`certify: task ${cs.task} is not an image task`);
   const inputs = new Float32Array(d.test.images.length);

@@ -8,9 +8,9 @@
  * (see kernel/README.md for the import form that works).
  */
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { projectRoot as findProjectRoot } from '../engine/project-root.js';
 
 export const KERNEL_NAME = 'robustlab';
 export const KERNEL_DISPLAY_NAME = 'robustlab (TypeScript)';
@@ -33,15 +33,6 @@ export interface KernelInstallation {
   readonly tslab: string;
   /** Value for JUPYTER_PATH so that Jupyter finds this kernel. */
   readonly jupyterPath: string;
-}
-
-/** The folder holding robustlab's package.json, walking up from `from` (default: this module's folder). */
-export function findProjectRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = resolve(from); ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'robustlab') return dir;
-    if (dirname(dir) === dir) throw new Error(`no robustlab package.json above ${from}`);
-  }
 }
 
 function defaultPrefix(projectRoot: string): string {

@@ -15,7 +15,8 @@ else
   python="${PYTHON:-python3}"
   echo "jupyter: creating $venv with $("$python" --version 2>&1)"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet nbconvert nbclient jupyter_client ipykernel
+  # --retries 1: on an offline machine with a local index, unreachable PyPI otherwise costs ~8 s per package.
+  "$venv/bin/pip" install --quiet --quiet --retries 1 nbconvert nbclient jupyter_client ipykernel
   "$venv/bin/jupyter" nbconvert --version >/dev/null
   echo "jupyter: installed nbconvert $("$venv/bin/jupyter" nbconvert --version)"
 fi

@@ -18,8 +18,8 @@ export interface ConvexInstance {
 
 /**
  * The three problem instances, each on its own seeded data: 4 least-squares tasks whose targets differ
- * in scale (d = 8, n = 60 each), 5 L2-regularised logistic-regression tasks with different true
- * directions (d = 6, n = 100, lambda = 0.05), and a mix of 3 of each (d = 8). theta_0 = 0.
+ * in scale (d = 8, n = 60 each), 5 L2-regularised logistic-regression tasks whose true parameters
+ * scatter around a shared direction (d = 6, n = 100, lambda = 0.05), and a mix of 3 of each (d = 8). theta_0 = 0.
  */
 export function convexInstances(seed: number): ConvexInstance[] {
   const leastSquares = (rng: ReturnType<typeof gaussianSource>, count: number, d: number) =>

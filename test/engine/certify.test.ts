@@ -190,7 +190,9 @@ describe.each(backends)('randomized smoothing on %s', (backend) => {
     expect(c.radius).toBeGreaterThanOrEqual(sigma * normalQuantile(pA - slack, 0, 1));
   });
 
-  it('certify is wrong (radius above the true radius, or a wrong class) on fewer than alpha of 3000 seeded points, as often as Clopper-Pearson predicts', () => {
+  // cpu draws the very same noise as wasm (device-random's host generator) through the same linear map, so
+  // there the 3000 certifications would repeat wasm's statistics at twice the cost.
+  it.runIf(backend !== 'cpu')('certify is wrong (radius above the true radius, or a wrong class) on fewer than alpha of 3000 seeded points, as often as Clopper-Pearson predicts', () => {
     const f = linearClassifier();
     const R = 3000;
     const n = 500;
