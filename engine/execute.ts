@@ -4,8 +4,8 @@
  * interrupted one resumes from its checkpoints and stored rows. The engine sees only PlanData.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { CertifyStage, FinetuneStage, PlanData, PretrainStage, RunOptions, RunResult, SplitTasksStage } from '../dsl/plan-types.js';
 import { DATASETS, type ImageDatasetName } from '../datasets/catalog.js';
 import { imageTaskGroups, loadDownstreamTask, loadImageSet, loadMlmCorpus } from '../datasets/index.js';
@@ -329,6 +329,7 @@ export async function certifyClassifier(
   const abstain: number[] = [];
   for (const sigma of cs.sigmas) {
     const started = performance.now();
+    mkdirSync(dirname(tsvPath(cs.task, sigma)), { recursive: true });
     const points = await certifyDataset({
       f,
       inputs,

@@ -18,8 +18,14 @@ export interface ProgressOptions {
   readonly stream?: NodeJS.WriteStream;
 }
 
+/** Rate and ETA measured by the caller (e.g. the engine, which knows when its loop started). */
+export interface Rate {
+  readonly perSecond: number;
+  readonly etaSeconds: number;
+}
+
 export interface Progress {
-  update(step: number, fields?: Readonly<Record<string, number | string>>): void;
+  update(step: number, fields?: Readonly<Record<string, number | string>>, rate?: Rate): void;
   /** Shows the final state (the last update, or `total` steps) and ends the line. */
   done(fields?: Readonly<Record<string, number | string>>): void;
 }
@@ -34,9 +40,10 @@ export function createProgress(options: ProgressOptions): Progress {
   let lastPrinted = -Infinity;
   let last: { step: number; fields: Readonly<Record<string, number | string>> } = { step: 0, fields: {} };
   let finished = false;
+  let given: Rate | null = null;
 
   const line = (step: number, fields: Readonly<Record<string, number | string>>) => {
-    const { perSecond, etaSeconds } = meter.at(step);
+    const { perSecond, etaSeconds } = given ?? meter.at(step);
     return formatProgress({ stage: label, step, total, perSecond, etaSeconds, fields });
   };
 
@@ -54,8 +61,9 @@ export function createProgress(options: ProgressOptions): Progress {
   };
 
   return {
-    update(step, fields = {}) {
+    update(step, fields = {}, rate) {
       if (finished) return;
+      given = rate ?? null;
       last = { step, fields };
       show(step, fields, false);
     },
@@ -78,7 +86,7 @@ export function progressSink(): ProgressSink {
       current?.progress.done();
       current = { key, progress: createProgress({ total: e.total, label: key }) };
     }
-    current.progress.update(e.step, e.fields);
+    current.progress.update(e.step, e.fields, { perSecond: e.perSecond, etaSeconds: e.etaSeconds });
     if (e.step >= e.total) current.progress.done();
   };
 }

@@ -28,7 +28,7 @@ fi
 rm -rf "$VENV"
 log "creating .venv-bench and installing torch + numpy with pip"
 if python3 -m venv "$VENV" &&
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --prefer-binary \
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --prefer-binary --retries 0 --timeout 15 \
     --extra-index-url https://download.pytorch.org/whl/cpu torch numpy >&2; then
   if has_torch; then
     log "installed torch $("$PY" -c 'import torch; print(torch.__version__)')"

@@ -27,7 +27,7 @@ elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "chromium: installing Debian's chromium with apt-get"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  echo "chromium: installed ($(/usr/bin/chromium --version))"
+  echo "chromium: installed ($(/usr/bin/chromium --version 2>/dev/null))"
 else
   echo "chromium: missing and not root; skipped (figures fall back to HTML; as root: apt-get install chromium)"
 fi

@@ -3,7 +3,7 @@
  * project's kernel. Needs the .venv from `bash scripts/setup-jupyter.sh` and dist/ from `npm run build`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,11 +36,12 @@ function outputsOf(path: string): Output[] {
 const join_ = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join('') : (t ?? ''));
 
 describe('npm run notebooks (scripts/notebooks.mjs)', () => {
-  it('runs notebooks in order with the robustlab kernel, then stops at a failing cell and names its error', () => {
+  it('runs notebooks in order with the robustlab kernel (00-hello first), then stops at a failing cell and names its error', () => {
     expect(existsSync(join(root, '.venv', 'bin', 'jupyter')), 'no Jupyter in .venv: run `bash scripts/setup-jupyter.sh`').toBe(true);
     expect(existsSync(join(root, 'dist', 'kernel', 'index.js')), 'dist/ is missing: run `npm run build`').toBe(true);
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     mkdirSync(dir, { recursive: true });
+    copyFileSync(join(root, 'notebooks', '00-hello.ipynb'), join(dir, '00-hello.ipynb'));
     // Cells import the project from dist/ relative to the project root (the kernel starts there).
     writeFileSync(
       join(dir, 'a-good.ipynb'),
@@ -55,10 +56,16 @@ describe('npm run notebooks (scripts/notebooks.mjs)', () => {
     writeFileSync(join(dir, 'b-bad.ipynb'), notebook(["const n: number = 'not a number';", "console.log('never reached');"]));
 
     const run = spawnSync(process.execPath, [join(root, 'scripts', 'notebooks.mjs'), '--dir', dir], { cwd: root, encoding: 'utf8', env: { ...process.env, ROBUSTLAB_SCALE: '' } });
+    expect(run.stdout).toMatch(/ok {3}00-hello\.ipynb {2}\d+\.\d s/);
     expect(run.stdout).toMatch(/ok {3}a-good\.ipynb {2}\d+\.\d s/);
     expect(run.stderr).toContain('FAIL b-bad.ipynb');
     expect(run.stderr).toContain("Type 'string' is not assignable to type 'number'");
     expect(run.status).toBe(1);
+
+    // 00-hello: the public API from dist/ and the backend the engine picked.
+    const hello = outputsOf(join(dir, 'executed', '00-hello.ipynb')).map((o) => join_(o.text)).join('');
+    expect(hello).toContain(`scale smoke\nrobustlab ${version}\n`);
+    expect(hello).toMatch(/backend (tensorflow|wasm|cpu) \(@tensorflow\/.*, (cpu|gpu)\): auto: /);
 
     const outputs = outputsOf(join(dir, 'executed', 'a-good.ipynb'));
     const stdout = outputs.filter((o) => o.output_type === 'stream').map((o) => join_(o.text)).join('');

@@ -1,0 +1,94 @@
+/**
+ * The bench's output: a console table, `results/bench/bench-<date>.csv` (one row per backend and
+ * workload, for regressions across commits) and `results/bench/latest.md` (the table with the date and
+ * the machine), both written atomically.
+ */
+import { join } from 'node:path';
+import { writeFileAtomic } from '../engine/atomic-file.js';
+
+export interface Row {
+  readonly backend: string;
+  readonly name: string;
+  readonly iters: number;
+  readonly oursMs: number;
+  /** PyTorch's median on the same workload (null: PyTorch unavailable or failed). */
+  readonly torchMs: number | null;
+  readonly flops: number;
+  /** Our achieved GFLOP/s divided by this, in percent, is the MFU. */
+  readonly ceilingGflops: number;
+  /** Extra words for the row (certification passes per second). */
+  readonly note: string;
+}
+
+export interface Machine {
+  readonly date: string;
+  readonly cpu: string;
+  readonly cores: number;
+  readonly loadavg: string;
+  readonly versions: string;
+  readonly threads: string;
+}
+
+const fmt = (x: number | null, digits = 1): string => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+
+export function ratio(r: Row): number | null {
+  return r.torchMs === null ? null : r.oursMs / r.torchMs;
+}
+
+export function gflops(r: Row): number {
+  return r.flops / (r.oursMs * 1e6);
+}
+
+export function mfu(r: Row): number {
+  return (100 * gflops(r)) / r.ceilingGflops;
+}
+
+const HEADER = ['benchmark', 'iters', 'ours ms (median)', 'torch ms', 'ratio ours/torch', 'our GFLOP/s', 'MFU %', 'note'];
+
+function cells(r: Row): string[] {
+  return [r.name, String(r.iters), fmt(r.oursMs, 2), fmt(r.torchMs, 2), fmt(ratio(r), 2), fmt(gflops(r)), fmt(mfu(r)), r.note];
+}
+
+/** Aligned plain-text table of one backend's rows. */
+export function textTable(rows: readonly Row[]): string {
+  const all = [HEADER, ...rows.map(cells)];
+  const widths = HEADER.map((_, i) => Math.max(...all.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((x, i) => (i === 0 || i === c.length - 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join(' | ');
+  return [line(HEADER), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice().map((r) => line(cells(r)))].join('\n');
+}
+
+export function markdown(rows: readonly Row[], m: Machine): string {
+  const byBackend = new Map<string, Row[]>();
+  for (const r of rows) byBackend.set(r.backend, [...(byBackend.get(r.backend) ?? []), r]);
+  const parts = [
+    `# Benchmark: robustlab vs PyTorch (CPU)`,
+    '',
+    `Measured ${m.date} on ${m.cpu}, ${m.cores} cores (load average at start: ${m.loadavg}).`,
+    `${m.versions}. Threads: ${m.threads}.`,
+    'Medians over the timed iterations after the same warm-up on both sides; ratio < 1 means we are faster.',
+    'MFU = our GFLOP/s / the native backend\'s measured 1024^3 matMul GFLOP/s (the machine\'s practical ceiling).',
+  ];
+  for (const [backend, rs] of byBackend) {
+    parts.push('', `## backend: ${backend}`, '', `| ${HEADER.join(' | ')} |`, `|${HEADER.map((_, i) => (i === 0 || i === HEADER.length - 1 ? '---' : '---:')).join('|')}|`);
+    for (const r of rs) parts.push(`| ${cells(r).join(' | ')} |`);
+  }
+  return parts.join('\n') + '\n';
+}
+
+export function csv(rows: readonly Row[], m: Machine): string {
+  const head = 'date,backend,benchmark,iters,ours_ms,torch_ms,ratio,our_gflops,mfu_percent,flops,ceiling_gflops,loadavg';
+  const q = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+  const lines = rows.map((r) =>
+    [m.date, r.backend, q(r.name), r.iters, r.oursMs.toFixed(3), r.torchMs?.toFixed(3) ?? '', ratio(r)?.toFixed(4) ?? '', gflops(r).toFixed(2), mfu(r).toFixed(2), r.flops, r.ceilingGflops.toFixed(2), q(m.loadavg)].join(','),
+  );
+  return [head, ...lines].join('\n') + '\n';
+}
+
+/** Writes both files under `dir`; returns their paths. */
+export function writeResults(dir: string, rows: readonly Row[], m: Machine): string[] {
+  const csvPath = join(dir, `bench-${m.date.slice(0, 10)}.csv`);
+  const mdPath = join(dir, 'latest.md');
+  writeFileAtomic(csvPath, csv(rows, m));
+  writeFileAtomic(mdPath, markdown(rows, m));
+  return [csvPath, mdPath];
+}

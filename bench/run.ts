@@ -1,0 +1,157 @@
+/**
+ * `npm run bench`: the experiments' workloads timed in robustlab and in PyTorch (CPU) side by side, in
+ * one run: each of our measurements is followed at once by PyTorch's on identical shapes, batch sizes,
+ * dtype (float32), thread count, warm-up and number of timed iterations. Prints a table of medians,
+ * the ratio ours / PyTorch, our GFLOP/s and MFU (fraction of the native backend's measured 1024^3
+ * matMul), first on the native `tensorflow` backend, then on `wasm` (same PyTorch numbers); writes
+ * results/bench/bench-<date>.csv and results/bench/latest.md.
+ *
+ * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run).
+ * Threads: both sides get os.availableParallelism() intra-op threads: torch.set_num_threads (and
+ * OMP/MKL_NUM_THREADS); TensorFlow reads TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS when its
+ * runtime starts, so they are set here before the native backend loads (unless already set).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, type BackendName } from '../engine/backend.js';
+import { projectRoot } from '../engine/project-root.js';
+import { buildOurs } from './ours.js';
+import { gflops, textTable, writeResults, type Machine, type Row } from './report.js';
+import { timeSteps } from './timing.js';
+import { TorchWorker, type TorchTiming } from './torch-side.js';
+import { workloads, type Workload } from './workloads.js';
+
+/** Per-row time cap on the slow `wasm` backend (timed runs; at least 3 are always taken). */
+const WASM_SECONDS_PER_ROW = 12;
+
+interface Flags {
+  readonly scale: number;
+  readonly backends: BackendName[];
+}
+
+function parseFlags(argv: readonly string[]): Flags {
+  let scale = 1;
+  let backends: BackendName[] = ['tensorflow', 'wasm'];
+  for (const a of argv) {
+    if (a === '--quick') scale = 1 / 3;
+    else if (a.startsWith('--backends=')) backends = a.slice('--backends='.length).split(',') as BackendName[];
+    else throw new Error(`bench: unknown flag ${a} (use --quick, --backends=tensorflow,wasm)`);
+  }
+  for (const b of backends) if (!['tensorflow', 'wasm', 'cpu'].includes(b)) throw new Error(`bench: unknown backend ${b}`);
+  return { scale, backends };
+}
+
+function cpuModel(): string {
+  try {
+    const line = execSync('lscpu', { encoding: 'utf8' }).split('\n').find((l) => l.startsWith('Model name:'));
+    if (line) return line.slice('Model name:'.length).trim();
+  } catch {
+    /* lscpu missing: fall back to /proc/cpuinfo */
+  }
+  const m = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return m?.[1]?.trim() ?? 'unknown CPU';
+}
+
+function loadavg(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const threads = availableParallelism();
+  process.env['TF_NUM_INTRAOP_THREADS'] ??= String(threads);
+  process.env['TF_NUM_INTEROP_THREADS'] ??= String(threads);
+  const started = Date.now();
+  const list = workloads(flags.scale);
+  console.log(`bench: ${cpuModel()}, ${threads} cores, load average ${loadavg()}`);
+
+  const torch = await TorchWorker.start(threads);
+  if (typeof torch === 'string') console.log(`bench: ${torch}`);
+  else console.log(`bench: PyTorch ${torch.info.torch} with ${torch.info.threads} threads (interop ${torch.info.interop})`);
+  const torchMs = new Map<string, TorchTiming>();
+
+  const rows: Row[] = [];
+  let ceiling = Number.NaN;
+  let tfVersion = '';
+  for (const backend of flags.backends) {
+    try {
+      await initBackend(backend);
+    } catch (e) {
+      console.log(`bench: skipping backend ${backend}: ${(e as Error).message}`);
+      continue;
+    }
+    if (backend === 'tensorflow') tfVersion = `, tfjs-node ${String((tf.version as Record<string, string>)['tfjs-node'] ?? '?')}, TensorFlow ${(tf.backend() as unknown as { binding: { TF_Version: string } }).binding.TF_Version}`;
+    const native = backend === 'tensorflow';
+    console.log(`\nbench: backend ${backend}${native ? ` (TF_NUM_INTRAOP_THREADS=${process.env['TF_NUM_INTRAOP_THREADS']}, TF_NUM_INTEROP_THREADS=${process.env['TF_NUM_INTEROP_THREADS']})` : ''}`);
+    const backendRows: Row[] = [];
+    for (const w of list) {
+      const ours = buildOurs(w.config);
+      let timing;
+      try {
+        timing = native ? timeSteps(ours.step, w) : timeSteps(ours.step, { warmup: 1, iters: w.iters, maxSeconds: WASM_SECONDS_PER_ROW });
+      } finally {
+        ours.dispose();
+      }
+      let theirs = torchMs.get(w.name) ?? null;
+      if (theirs === null && typeof torch !== 'string') theirs = await runTorch(torch, w, timing.samplesMs.length);
+      if (theirs !== null) {
+        torchMs.set(w.name, theirs);
+        if (theirs.params !== ours.params) throw new Error(`bench: ${w.name}: parameter counts differ (ours ${ours.params}, PyTorch ${theirs.params}); the mirror in bench/torch/models.py is wrong`);
+      }
+      if (w.config.kind === 'matmul' && (native || !Number.isFinite(ceiling))) ceiling = w.flops / (timing.medianMs * 1e6);
+      const row: Row = {
+        backend,
+        name: w.name,
+        iters: timing.samplesMs.length,
+        oursMs: timing.medianMs,
+        torchMs: theirs?.medianMs ?? null,
+        flops: w.flops,
+        ceilingGflops: ceiling,
+        note: note(w, timing.medianMs, theirs?.medianMs ?? null, ours.params),
+      };
+      backendRows.push(row);
+      const vs = row.torchMs === null ? '' : `, torch ${row.torchMs.toFixed(2)} ms (ours/torch ${(row.oursMs / row.torchMs).toFixed(2)})`;
+      console.log(`  ${w.name}: ours ${row.oursMs.toFixed(2)} ms over ${row.iters}${vs}, ${gflops(row).toFixed(1)} GFLOP/s  [${((Date.now() - started) / 1000).toFixed(0)} s]`);
+    }
+    console.log(`\n${textTable(backendRows)}`);
+    rows.push(...backendRows);
+  }
+  if (typeof torch !== 'string') torch.close();
+  if (rows.length === 0) throw new Error('bench: no backend could run');
+
+  const machine: Machine = {
+    date: new Date().toISOString(),
+    cpu: cpuModel(),
+    cores: threads,
+    loadavg: loadavg(),
+    versions: `node ${process.version}, tfjs ${tf.version.tfjs}${tfVersion}, ${typeof torch === 'string' ? 'PyTorch unavailable' : `PyTorch ${torch.info.torch}`}`,
+    threads: `TF intra-op ${process.env['TF_NUM_INTRAOP_THREADS']}, inter-op ${process.env['TF_NUM_INTEROP_THREADS']}; torch.set_num_threads(${threads}); wasm 1 thread (tfjs has no wasm threads in Node)`,
+  };
+  const paths = writeResults(join(projectRoot(), 'results', 'bench'), rows, machine);
+  console.log(`\nbench: load average at end ${machine.loadavg}; wrote ${paths.join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+async function runTorch(torch: TorchWorker, w: Workload, iters: number): Promise<TorchTiming | null> {
+  try {
+    return await torch.run(w, iters);
+  } catch (e) {
+    console.log(`  ${w.name}: PyTorch failed: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+function note(w: Workload, oursMs: number, torchMs: number | null, params: number): string {
+  if (w.config.kind === 'certify') {
+    const rate = (ms: number): string => `${Math.round((w.config as { batch: number }).batch / (ms / 1000)).toLocaleString('en-US')}`;
+    return `passes/s: ours ${rate(oursMs)}, torch ${torchMs === null ? 'n/a' : rate(torchMs)}`;
+  }
+  return params > 0 ? `${params.toLocaleString('en-US')} params${torchMs === null ? '' : ' (equal in PyTorch)'}` : '';
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

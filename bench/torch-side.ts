@@ -1,0 +1,84 @@
+/**
+ * The PyTorch side: a long-lived Python worker (bench/torch/server.py) in .venv-bench, driven one JSON
+ * line per workload, so each of our measurements is followed at once by PyTorch's on the same machine
+ * load. scripts/setup-bench.sh creates the venv (idempotent) the first time. When no PyTorch can be had
+ * the bench says so in one line and prints our side alone.
+ */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { projectRoot } from '../engine/project-root.js';
+import { median, type Timing } from './timing.js';
+import type { Workload } from './workloads.js';
+
+export interface TorchInfo {
+  readonly torch: string;
+  readonly numpy: string;
+  readonly threads: number;
+  readonly interop: number;
+}
+
+export interface TorchTiming extends Timing {
+  readonly params: number;
+}
+
+type Reply = { ok: true; [key: string]: unknown } | { ok: false; error: string };
+
+export class TorchWorker {
+  private readonly waiting: ((r: Reply) => void)[] = [];
+  private stderrTail = '';
+
+  /** Versions and thread counts the worker reported. */
+  info: TorchInfo = { torch: '', numpy: '', threads: 0, interop: 0 };
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {}
+
+  /** Starts the worker with `threads` intra-op threads; returns a one-line reason when PyTorch is unavailable. */
+  static async start(threads: number): Promise<TorchWorker | string> {
+    const root = projectRoot();
+    const python = join(root, '.venv-bench', 'bin', 'python');
+    if (!existsSync(python) || spawnSync(python, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status !== 0) {
+      console.log('bench: setting up PyTorch in .venv-bench (scripts/setup-bench.sh) ...');
+      const setup = spawnSync('bash', [join(root, 'scripts', 'setup-bench.sh')], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+      if (setup.status !== 0) {
+        const last = (setup.stderr ?? '').trim().split('\n').pop() ?? '';
+        return `PyTorch unavailable (${last || 'scripts/setup-bench.sh failed'}); printing our side only`;
+      }
+    }
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), PYTHONUNBUFFERED: '1' };
+    const child = spawn(python, [join(root, 'bench', 'torch', 'server.py')], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const worker = new TorchWorker(child);
+    createInterface({ input: child.stdout }).on('line', (line) => worker.waiting.shift()?.(JSON.parse(line) as Reply));
+    child.stderr.on('data', (d: Buffer) => (worker.stderrTail = (worker.stderrTail + d.toString()).slice(-2000)));
+    child.on('exit', () => {
+      for (const w of worker.waiting.splice(0)) w({ ok: false, error: `PyTorch worker exited: ${worker.stderrTail.trim().split('\n').pop() ?? ''}` });
+    });
+    const hello = await worker.request({ op: 'hello', threads });
+    if (!hello.ok) {
+      worker.close();
+      return `PyTorch worker failed to start (${hello.error}); printing our side only`;
+    }
+    worker.info = { torch: String(hello['torch']), numpy: String(hello['numpy']), threads: Number(hello['threads']), interop: Number(hello['interop']) };
+    return worker;
+  }
+
+  private request(msg: object): Promise<Reply> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.child.stdin.write(JSON.stringify(msg) + '\n');
+    });
+  }
+
+  /** Runs a workload with the same warm-up and iteration count as ours; throws with PyTorch's error. */
+  async run(w: Workload, iters: number): Promise<TorchTiming> {
+    const r = await this.request({ op: 'run', name: w.name, config: w.config, warmup: w.warmup, iters });
+    if (!r.ok) throw new Error(r.error);
+    const samplesMs = r['samplesMs'] as number[];
+    return { samplesMs, medianMs: median(samplesMs), params: r['params'] as number };
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
