@@ -13,6 +13,7 @@ const root = projectRoot();
 const dir = mkdtempSync(join(tmpdir(), 'robustlab-notebooks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A notebook for the robustlab kernel with one code cell per source. */
 function notebook(cells: string[]): string {
   return JSON.stringify({
     cells: cells.map((source, i) => ({ cell_type: 'code', id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source })),
@@ -42,36 +43,23 @@ describe('npm run notebooks (scripts/notebooks.mjs)', () => {
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(root, 'notebooks', '00-hello.ipynb'), join(dir, '00-hello.ipynb'));
-    // Cells import the project from dist/ relative to the project root (the kernel starts there).
-    writeFileSync(
-      join(dir, 'a-good.ipynb'),
-      notebook([
-        "const SCALE = process.env.ROBUSTLAB_SCALE ?? 'smoke';\n" +
-          "import { version } from './dist/index.js';\n" +
-          "import { inNotebook, showMarkdown } from './dist/kernel/index.js';\n" +
-          'console.log(`robustlab ${version} scale=${SCALE} notebook=${inNotebook()} sum=${[1, 2, 3].reduce((a, b) => a + b, 0)}`);\n' +
-          'showMarkdown(`**rendered ${version}**`);',
-      ]),
-    );
     writeFileSync(join(dir, 'b-bad.ipynb'), notebook(["const n: number = 'not a number';", "console.log('never reached');"]));
 
     const run = spawnSync(process.execPath, [join(root, 'scripts', 'notebooks.mjs'), '--dir', dir], { cwd: root, encoding: 'utf8', env: { ...process.env, ROBUSTLAB_SCALE: '' } });
     expect(run.stdout).toMatch(/ok {3}00-hello\.ipynb {2}\d+\.\d s/);
-    expect(run.stdout).toMatch(/ok {3}a-good\.ipynb {2}\d+\.\d s/);
     expect(run.stderr).toContain('FAIL b-bad.ipynb');
     expect(run.stderr).toContain("Type 'string' is not assignable to type 'number'");
     expect(run.status).toBe(1);
 
-    // 00-hello: the public API from dist/ and the backend the engine picked.
-    const hello = outputsOf(join(dir, 'executed', '00-hello.ipynb')).map((o) => join_(o.text)).join('');
-    expect(hello).toContain(`scale smoke\nrobustlab ${version}\n`);
-    expect(hello).toMatch(/backend (tensorflow|wasm|cpu) \(@tensorflow\/.*, (cpu|gpu)\): auto: /);
-
-    const outputs = outputsOf(join(dir, 'executed', 'a-good.ipynb'));
+    // 00-hello imports the public API from ./dist/ (relative to the project root, where the kernel
+    // starts); the runner sets ROBUSTLAB_SCALE=smoke; the engine reports the backend it picked.
+    const outputs = outputsOf(join(dir, 'executed', '00-hello.ipynb'));
     const stdout = outputs.filter((o) => o.output_type === 'stream').map((o) => join_(o.text)).join('');
-    // The runner sets ROBUSTLAB_SCALE=smoke; inNotebook() detects the live tslab kernel.
-    expect(stdout).toContain(`robustlab ${version} scale=smoke notebook=true sum=6`);
+    expect(stdout).toContain(`scale smoke\nrobustlab ${version}\n`);
+    const backend = stdout.match(/backend (tensorflow|wasm|cpu) \(@tensorflow\/.*, (cpu|gpu)\): \S/);
+    expect(backend, stdout).not.toBeNull();
+    // showMarkdown detected the live kernel and emitted rich output rather than console text.
     const markdown = outputs.filter((o) => o.output_type === 'display_data').map((o) => join_(o.data?.['text/markdown']));
-    expect(markdown).toContain(`**rendered ${version}**`);
+    expect(markdown).toEqual([`**robustlab ${version}** on \`${backend![1]}\` (tfjs 4.22.0)`]);
   });
 });
