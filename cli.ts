@@ -53,7 +53,9 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     if (isUserError(e)) {
-      process.stderr.write(`robustlab ${process.argv[2]}: ${e.message.split('\n')[0]}\n`);
+      const line = e.message.split('\n')[0]!;
+      const cmd = process.argv[2] ?? '';
+      process.stderr.write(`robustlab ${line.startsWith(`${cmd}`) ? line : `${cmd}: ${line}`}\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`robustlab: internal error (please report it):\n${e instanceof Error ? e.stack : String(e)}\n`);

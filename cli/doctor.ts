@@ -41,7 +41,11 @@ export const doctorCommand: Command = {
     out.write(`tfjs         ${r.tfjsVersion}\n`);
     out.write(`${describeBackend(r)}\n`);
     for (const a of r.attempts) out.write(`  tried ${a.candidate}: ${a.ok ? 'ok' : a.why}\n`);
-    if (r.name === 'tensorflow') out.write(`TensorFlow   ${(tf.version as Record<string, string>)['tfjs-node'] ?? ''} ${process.versions['tensorflow'] ?? ''}\n`.replace(/\s+\n$/, '\n'));
+    if (r.name === 'tensorflow') {
+      // The native backend carries the TensorFlow C library's version on its binding.
+      const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
+      out.write(`TensorFlow   ${binding?.TF_Version ?? 'unknown'} (C library under ${r.provider})\n`);
+    }
     if (r.fallbackKernels.length) out.write(`wasm kernels served by the cpu fallback: ${r.fallbackKernels.length} (e.g. ${r.fallbackKernels.slice(0, 4).join(', ')})\n`);
     const gflops = await measureMatMul(n);
     out.write(`matMul ${n}^3 float32 on ${r.name}: ${gflops.toFixed(1)} GFLOP/s (median of 5)\n`);

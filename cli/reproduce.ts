@@ -11,14 +11,15 @@ import { parseFlags, UsageError, type Command } from './command.js';
 const usage = `robustlab reproduce <${Object.keys(EXPERIMENTS).join('|')}|all> [--scale smoke|full] [--out DIR] [--runs DIR] [--seeds 0,1,2]
   --scale  smoke: minutes, for CI; full: the notebooks' scale (default full)
   --out    results folder (default <project>/results)
-  --runs   run directories (default <project>/runs; finished runs are reused, interrupted ones resume)`;
+  --runs   run directories (default <project>/runs; finished runs are reused, interrupted ones resume)
+  --only   run only these methods / model variants (names as in the tables), comma-separated`;
 
 export const reproduceCommand: Command = {
   name: 'reproduce',
   summary: 'run the paper experiments and analyses; write tables, figures and a summary under results/',
   usage,
   async run(argv) {
-    const { flags, positionals } = parseFlags(argv, { scale: 'string', out: 'string', runs: 'string', seeds: 'string' });
+    const { flags, positionals } = parseFlags(argv, { scale: 'string', out: 'string', runs: 'string', seeds: 'string', only: 'string' });
     if (positionals.length !== 1) throw new UsageError(`reproduce needs one experiment name or 'all'; usage: ${usage.split('\n')[0]}`);
     const scale = (flags.scale as string | undefined) ?? 'full';
     if (scale !== 'smoke' && scale !== 'full') throw new UsageError(`--scale must be smoke or full, got '${scale}'`);
@@ -39,6 +40,7 @@ export const reproduceCommand: Command = {
           scale,
           ...(flags.runs !== undefined ? { runsDir: flags.runs as string } : {}),
           ...(seeds ? { seeds } : {}),
+          ...(flags.only !== undefined ? { only: String(flags.only).split(',').map((x) => x.trim()) } : {}),
           onProgress: progressSink(),
           onRun: (label, i, total) => process.stderr.write(`-- run ${i + 1}/${total}: ${label}\n`),
         });

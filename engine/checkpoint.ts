@@ -2,7 +2,9 @@
  * Checkpoint files: named float32 tensors plus JSON metadata, verified by a SHA-256 of the payload.
  *
  * Layout: "RLCK" | uint32 version | uint32 headerBytes | header JSON | payload (float32 LE).
- * The header lists {name, shape, offset} per tensor, the payload's sha256 and free-form `meta`.
+ * The header lists {name, shape, offset} per tensor, free-form `meta`, and the sha256 of the header's
+ * other fields (as JSON) followed by the payload — so a flipped bit in the metadata (step, RNG state,
+ * history) is caught as surely as one in the weights. Version 1 files (sha256 of the payload only) still load.
  * A truncated, bit-flipped or foreign file is reported as an EngineError, never silently used.
  */
 import { createHash } from 'node:crypto';
@@ -12,7 +14,7 @@ import { EngineError } from './errors.js';
 import type { SavedTensor } from './parameters.js';
 
 const MAGIC = 0x4b434c52; // "RLCK" little-endian
-const VERSION = 1;
+const VERSION = 2;
 
 export interface Checkpoint<M> {
   readonly tensors: SavedTensor[];
@@ -35,7 +37,7 @@ export function saveCheckpoint<M>(path: string, tensors: readonly SavedTensor[],
   const payload = new Float32Array(total);
   tensors.forEach((t, i) => payload.set(t.values, entries[i]!.offset));
   const bytes = new Uint8Array(payload.buffer);
-  const header: Header<M> = { tensors: entries, sha256: createHash('sha256').update(bytes).digest('hex'), meta };
+  const header: Header<M> = { tensors: entries, sha256: digest(2, entries, meta, bytes), meta };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const pre = Buffer.alloc(12);
   pre.writeUInt32LE(MAGIC, 0);
@@ -53,7 +55,8 @@ export function loadCheckpoint<M>(path: string): Checkpoint<M> {
     throw new EngineError(`checkpoint ${path} is corrupt (${why}); delete it to retrain that stage`);
   };
   if (buf.length < 12 || buf.readUInt32LE(0) !== MAGIC) bad('not a robustlab checkpoint');
-  if (buf.readUInt32LE(4) !== VERSION) bad(`version ${buf.readUInt32LE(4)}, expected ${VERSION}`);
+  const version = buf.readUInt32LE(4);
+  if (version !== VERSION && version !== 1) bad(`version ${version}, expected ${VERSION}`);
   const hlen = buf.readUInt32LE(8);
   if (12 + hlen > buf.length) bad('truncated header');
   let header: Header<M>;
@@ -62,12 +65,12 @@ export function loadCheckpoint<M>(path: string): Checkpoint<M> {
   } catch {
     return bad('unreadable header');
   }
-  if (!header || !Array.isArray(header.tensors) || typeof header.sha256 !== 'string') bad('malformed header');
+  if (!header || !Array.isArray(header.tensors) || typeof header.sha256 !== 'string' || !header.tensors.every(wellFormed)) bad('malformed header');
   const start = 12 + hlen + ((4 - ((12 + hlen) % 4)) % 4);
-  const total = header.tensors.reduce((s, t) => s + (Number.isInteger(t.length) && t.length >= 0 ? t.length : NaN), 0);
-  if (!Number.isFinite(total) || buf.length !== start + total * 4) bad(`payload is ${buf.length - start} bytes, expected ${total * 4}`);
+  const total = header.tensors.reduce((s, t) => s + t.length, 0);
+  if (buf.length !== start + total * 4) bad(`payload is ${buf.length - start} bytes, expected ${total * 4}`);
   const payload = buf.subarray(start);
-  if (createHash('sha256').update(payload).digest('hex') !== header.sha256) bad('checksum mismatch');
+  if (digest(version, header.tensors, header.meta, payload) !== header.sha256) bad('checksum mismatch');
   const values = new Float32Array(payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength));
   const tensors = header.tensors.map((t) => {
     const size = t.shape.reduce((a, b) => a * b, 1);
@@ -75,4 +78,17 @@ export function loadCheckpoint<M>(path: string): Checkpoint<M> {
     return { name: t.name, shape: t.shape, values: values.slice(t.offset, t.offset + t.length) };
   });
   return { tensors, meta: header.meta };
+}
+
+/** Version 2: sha256 over the header's tensor list and meta (as JSON) and then the payload; version 1: the payload only. */
+function digest(version: number, tensors: Header<unknown>['tensors'], meta: unknown, payload: Uint8Array): string {
+  const hash = createHash('sha256');
+  if (version >= 2) hash.update(JSON.stringify({ tensors, meta }));
+  return hash.update(payload).digest('hex');
+}
+
+function wellFormed(t: unknown): t is Header<unknown>['tensors'][number] {
+  const e = t as Header<unknown>['tensors'][number];
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  return typeof e === 'object' && e !== null && typeof e.name === 'string' && Array.isArray(e.shape) && e.shape.every(count) && count(e.offset) && count(e.length);
 }

@@ -24,7 +24,7 @@ import { pretrain } from './pretrain.js';
 import { consoleProgress, type ProgressSink } from './progress.js';
 import { projectRoot } from './project-root.js';
 import { SeededRandom } from './random.js';
-import { acquireRunLock, prepareRunDir, runPaths } from './run-store.js';
+import { acquireRunLock, prepareRunDir, removeStaleTempFiles, runPaths } from './run-store.js';
 import { createTextUpstream } from './text-upstream.js';
 import type { Upstream } from './upstream.js';
 
@@ -58,6 +58,7 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
   log(`[run ${plan.hash}] ${describeBackend(backend)}`);
   prepareRunDir(runDir, JSON.stringify(plan, null, 2) + '\n');
   const lock = acquireRunLock(runDir);
+  for (const path of removeStaleTempFiles(runDir)) log(`[run ${plan.hash}] removed ${path}, left by a process killed mid-write`);
   const progress = options.onProgress ?? (options.quiet || options.progress === false ? undefined : consoleProgress());
   const disposers: (() => void)[] = [];
   try {

@@ -12,7 +12,7 @@
  * Every file is written atomically, so a killed run leaves only complete files, and running the same
  * plan again resumes from them.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -102,4 +102,20 @@ export function acquireRunLock(runDir: string): RunLock {
     }
   }
   throw new EngineError(`could not take the lock ${path}; another process keeps taking it over`);
+}
+
+/**
+ * Deletes the temporary files (writeFileAtomic's `.<name>.<pid>.tmp`) that a process killed mid-write left
+ * in the run directory. Call it only while holding the run's lock: then no live writer owns them.
+ */
+export function removeStaleTempFiles(runDir: string): string[] {
+  const removed: string[] = [];
+  for (const entry of readdirSync(runDir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && /^\..+\.\d+\.tmp$/.test(entry.name)) {
+      const path = join(entry.parentPath ?? entry.path, entry.name);
+      unlinkSync(path);
+      removed.push(path);
+    }
+  }
+  return removed;
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Plan } from '../dsl/index.js';
 import type { RunResult } from '../dsl/plan-types.js';
+import { EngineError } from '../engine/errors.js';
 import { runPlan } from '../engine/execute.js';
 import type { Scale } from '../engine/experiment-result.js';
 import type { ProgressSink } from '../engine/progress.js';
@@ -18,6 +19,8 @@ export interface ExperimentOptions {
   readonly seeds?: readonly number[];
   readonly onProgress?: ProgressSink;
   readonly quiet?: boolean;
+  /** Run only the methods / model variants with these names (default: all). */
+  readonly only?: readonly string[];
   /** Called before each run with its label and position, e.g. for a "run 3/12" line. */
   readonly onRun?: (label: string, index: number, total: number) => void;
 }
@@ -35,6 +38,14 @@ export async function runAll(plans: readonly { label: string; plan: Plan }[], o:
     );
   }
   return out;
+}
+
+/** The items named in `only` (all when absent); an unknown name is a UsageError-like typed error. */
+export function selectByName<T extends { readonly name: string }>(items: readonly T[], only: readonly string[] | undefined, what: string): T[] {
+  if (!only) return [...items];
+  const unknown = only.filter((n) => !items.some((i) => i.name === n));
+  if (unknown.length) throw new EngineError(`unknown ${what} ${unknown.map((n) => `'${n}'`).join(', ')}; choose from ${items.map((i) => `'${i.name}'`).join(', ')}`);
+  return items.filter((i) => only.includes(i.name));
 }
 
 export function mean(xs: readonly number[]): number {
