@@ -6,7 +6,8 @@
  * matMul), first on the native `tensorflow` backend, then on `wasm` (same PyTorch numbers); writes
  * results/bench/bench-<date>.csv and results/bench/latest.md.
  *
- * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run).
+ * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run),
+ * --only=<part of a row name> (that row, plus the matMul ceiling).
  * Threads: both sides get os.availableParallelism() intra-op threads: torch.set_num_threads (and
  * OMP/MKL_NUM_THREADS); TensorFlow reads TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS when its
  * runtime starts, so they are set here before the native backend loads (unless already set).
@@ -30,18 +31,22 @@ const WASM_SECONDS_PER_ROW = 12;
 interface Flags {
   readonly scale: number;
   readonly backends: BackendName[];
+  /** Only rows whose name contains this (case-insensitive); the matMul ceiling always runs. */
+  readonly only: string | null;
 }
 
 function parseFlags(argv: readonly string[]): Flags {
   let scale = 1;
   let backends: BackendName[] = ['tensorflow', 'wasm'];
+  let only: string | null = null;
   for (const a of argv) {
     if (a === '--quick') scale = 1 / 3;
+    else if (a.startsWith('--only=')) only = a.slice('--only='.length).toLowerCase();
     else if (a.startsWith('--backends=')) backends = a.slice('--backends='.length).split(',') as BackendName[];
-    else throw new Error(`bench: unknown flag ${a} (use --quick, --backends=tensorflow,wasm)`);
+    else throw new Error(`bench: unknown flag ${a} (use --quick, --backends=tensorflow,wasm, --only=<name part>)`);
   }
   for (const b of backends) if (!['tensorflow', 'wasm', 'cpu'].includes(b)) throw new Error(`bench: unknown backend ${b}`);
-  return { scale, backends };
+  return { scale, backends, only };
 }
 
 function cpuModel(): string {
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
   process.env['TF_NUM_INTRAOP_THREADS'] ??= String(threads);
   process.env['TF_NUM_INTEROP_THREADS'] ??= String(threads);
   const started = Date.now();
-  const list = workloads(flags.scale);
+  const list = workloads(flags.scale).filter((w) => flags.only === null || w.config.kind === 'matmul' || w.name.toLowerCase().includes(flags.only));
   console.log(`bench: ${cpuModel()}, ${threads} cores, load average ${loadavg()}`);
 
   const torch = await TorchWorker.start(threads);
@@ -130,8 +135,13 @@ async function main(): Promise<void> {
     versions: `node ${process.version}, tfjs ${tf.version.tfjs}${tfVersion}, ${typeof torch === 'string' ? 'PyTorch unavailable' : `PyTorch ${torch.info.torch}`}`,
     threads: `TF intra-op ${process.env['TF_NUM_INTRAOP_THREADS']}, inter-op ${process.env['TF_NUM_INTEROP_THREADS']}; torch.set_num_threads(${threads}); wasm 1 thread (tfjs has no wasm threads in Node)`,
   };
+  const elapsed = `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  if (flags.only !== null) {
+    console.log(`\nbench: load average at end ${machine.loadavg}; partial run (--only) in ${elapsed}: results/bench/ left as it was`);
+    return;
+  }
   const paths = writeResults(join(projectRoot(), 'results', 'bench'), rows, machine);
-  console.log(`\nbench: load average at end ${machine.loadavg}; wrote ${paths.join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`\nbench: load average at end ${machine.loadavg}; wrote ${paths.join(', ')} in ${elapsed}`);
 }
 
 async function runTorch(torch: TorchWorker, w: Workload, iters: number): Promise<TorchTiming | null> {

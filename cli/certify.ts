@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { initBackend, describeBackend } from '../engine/backend.js';
 import { certifyClassifier } from '../engine/execute.js';
-import { openRunClassifier } from '../engine/load-run.js';
+import { openRunClassifier, readRunPlan } from '../engine/load-run.js';
 import { consoleProgress } from '../engine/progress.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 
@@ -37,6 +37,7 @@ export const certifyCommand: Command = {
     const radii = String(flags.radii ?? '0,0.25,0.5,0.75,1').split(',').map(Number);
     if (radii.some((r, i) => !(r >= 0) || (i > 0 && r <= radii[i - 1]!))) throw new UsageError(`--radii must be non-negative and increasing, got '${flags.radii}'`);
     const runDir = positionals[0]!;
+    readRunPlan(runDir); // a path that is not a run directory is one line of error, before any backend loads
     const backend = await initBackend();
     process.stderr.write(`${describeBackend(backend)}\n`);
     const { plan, classifier } = openRunClassifier(runDir, flags.task as string | undefined);

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../engine/backend.js';
-import { parseFlags, type Command } from './command.js';
+import { parseFlags, UsageError, type Command } from './command.js';
 
 const usage = `robustlab doctor [--size N]
   --size N  matMul side for the GFLOP/s measurement (default 1024)`;
@@ -35,6 +35,7 @@ export const doctorCommand: Command = {
   async run(argv) {
     const { flags } = parseFlags(argv, { size: 'number' });
     const n = (flags.size as number | undefined) ?? 1024;
+    if (!(Number.isInteger(n) && n >= 1 && n <= 16384)) throw new UsageError(`--size must be an integer in [1, 16384], got ${n}`);
     const r = await initBackend();
     const out = process.stdout;
     out.write(`node         ${process.version} (${process.platform}-${process.arch})\n`);

@@ -9,7 +9,7 @@ import { planFromFile } from './plan.js';
 import { progressSink } from '../kernel/progress.js';
 
 const usage = `robustlab run <file> [--target cpu|gpu|auto] [--runs DIR] [--fresh] [--json] [--quiet]
-  --fresh  ignore a stored result and checkpoints of this plan (start over)`;
+  --fresh  start this plan over (its previous run directory is kept as runs/<hash>.replaced-<time>)`;
 
 export const runCommand: Command = {
   name: 'run',

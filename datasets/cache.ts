@@ -27,7 +27,8 @@ export interface CacheEntry {
 }
 
 const MAGIC = 'RLDSCACH';
-export const CACHE_FORMAT_VERSION = 1;
+/** 2: the checksum covers the header (key, arrays, meta) as well as the payload. */
+export const CACHE_FORMAT_VERSION = 2;
 
 type DType = 'uint8' | 'int32' | 'float32';
 interface ArrayHeader {
@@ -55,7 +56,8 @@ export function cacheDir(): string {
 /** The cache file of one key (keys are file-name safe: letters, digits, '-', '_', '.'). */
 export function cachePath(key: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(key)) throw new Error(`cache key '${key}' is not file-name safe`);
-  return join(cacheDir(), `${key}.bin`);
+  // The format version is in the name, so processes of different versions never rebuild each other's files.
+  return join(cacheDir(), `${key}.v${CACHE_FORMAT_VERSION}.bin`);
 }
 
 const reportedCorrupt = new Set<string>();
@@ -92,14 +94,21 @@ export function readCacheFile(path: string, key: string): { entry?: CacheEntry; 
   } catch {
     return { problem: 'unreadable header' };
   }
+  if (header === null || typeof header !== 'object' || !Array.isArray(header.arrays)) return { problem: 'malformed header' };
   if (header.key !== key) return { problem: `holds '${header.key}', expected '${key}'` };
   const start = align8(16 + headerLength);
   if (file.length !== start + header.payloadBytes) return { problem: `payload is ${file.length - start} bytes, header says ${header.payloadBytes}` };
   const payload = file.subarray(start);
-  if (createHash('sha256').update(payload).digest('hex') !== header.sha256) return { problem: 'payload sha256 mismatch' };
+  const digest = headerHash(header).update(payload).digest('hex');
+  if (digest !== header.sha256) return { problem: 'sha256 mismatch' };
   const arrays: Record<string, CachedArray> = {};
   for (const a of header.arrays) arrays[a.name] = view(payload, a);
   return { entry: { arrays, meta: header.meta } };
+}
+
+/** The sha256 starts with the header's content, so a flipped bit in the header is caught like one in the payload. */
+function headerHash(h: Pick<Header, 'key' | 'arrays' | 'meta' | 'payloadBytes'>): ReturnType<typeof createHash> {
+  return createHash('sha256').update(JSON.stringify({ key: h.key, arrays: h.arrays, meta: h.meta, payloadBytes: h.payloadBytes }));
 }
 
 /** Write atomically: temporary file, fsync, rename. */
@@ -111,7 +120,7 @@ export function writeCacheFile(path: string, key: string, entry: CacheEntry): vo
     offset = align8(offset + a.byteLength);
   }
   const payloadBytes = offset;
-  const hash = createHash('sha256');
+  const hash = headerHash({ key, arrays, meta: entry.meta, payloadBytes });
   const chunks: Uint8Array[] = [];
   for (const a of Object.values(entry.arrays)) {
     const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

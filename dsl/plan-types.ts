@@ -110,7 +110,7 @@ export interface PlanData {
 export interface RunOptions {
   /** Folder holding one run directory per plan hash; default 'runs'. */
   readonly runsDir?: string;
-  /** Continue an interrupted run from its last checkpoint (default true); false starts over. */
+  /** Continue an interrupted run from its last checkpoint (default true); false starts over, keeping the old run directory as runs/<hash>.replaced-<time>. */
   readonly resume?: boolean;
   /** Show a progress display (step, losses, weights, ETA). */
   readonly progress?: boolean;

@@ -287,7 +287,7 @@ function sigmaList(call: string, value: unknown): readonly number[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > 64) {
     throw new DslError({ call, what: 'sigmas', allowed: 'a non-empty array of at most 64 numbers', value, hint: 'e.g. [0.25, 0.5, 1]' });
   }
-  value.forEach((s, i) => real(call, `sigmas[${i}]`, s, { gt: 0, le: MAX_SIGMA }, 'a Gaussian standard deviation on pixels in [0, 1]'));
+  Array.from(value as unknown[]).forEach((s, i) => real(call, `sigmas[${i}]`, s, { gt: 0, le: MAX_SIGMA }, 'a Gaussian standard deviation on pixels in [0, 1]'));
   const s = value as number[];
   for (let i = 1; i < s.length; i++) {
     if (s[i] === s[i - 1]) throw new DslError({ call, what: 'sigmas', allowed: 'free of duplicates', value: s, hint: `remove the repeated ${s[i]}` });
@@ -306,7 +306,7 @@ function mixtureWeights(value: unknown, sigmaCount: number): readonly number[] {
   if (!Array.isArray(value) || value.length !== sigmaCount + 1) {
     throw new DslError({ call, what: 'weights', allowed: `an array of ${sigmaCount + 1} numbers (clean, then one per sigma)`, value });
   }
-  value.forEach((w, i) => real(call, `weights[${i}]`, w, { ge: 0, le: 1 }));
+  Array.from(value as unknown[]).forEach((w, i) => real(call, `weights[${i}]`, w, { ge: 0, le: 1 }));
   const sum = (value as number[]).reduce((a, b) => a + b, 0);
   if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
     throw new DslError({ call, what: 'the sum of weights', allowed: `1 (within ${WEIGHT_SUM_TOLERANCE})`, value: sum, hint: 'divide each weight by their sum' });
@@ -319,7 +319,7 @@ function radiusList(value: unknown): readonly number[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > 1000) {
     throw new DslError({ call, what: 'radii', allowed: 'a non-empty array of numbers', value, hint: 'e.g. [0, 0.25, 0.5, 0.75, 1]' });
   }
-  value.forEach((r, i) => real(call, `radii[${i}]`, r, { ge: 0 }, 'a certified L2 radius'));
+  Array.from(value as unknown[]).forEach((r, i) => real(call, `radii[${i}]`, r, { ge: 0 }, 'a certified L2 radius'));
   const r = value as number[];
   for (let i = 1; i < r.length; i++) {
     if (!(r[i]! > r[i - 1]!)) throw new DslError({ call, what: 'radii', allowed: 'strictly increasing', value: r, hint: 'e.g. [0, 0.25, 0.5, 0.75, 1]' });

@@ -28,8 +28,8 @@ export class Adam {
     for (const n of names) {
       const p = params.get(n);
       if (!p) throw new Error(`Adam: no parameter ${n}`);
-      this.m.set(n, tf.variable(tf.zerosLike(p), false));
-      this.v.set(n, tf.variable(tf.zerosLike(p), false));
+      this.m.set(n, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(n, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     }
   }
 

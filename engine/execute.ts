@@ -4,7 +4,7 @@
  * interrupted one resumes from its checkpoints and stored rows. The engine sees only PlanData.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CertifyStage, FinetuneStage, PlanData, PretrainStage, RunOptions, RunResult, SplitTasksStage } from '../dsl/plan-types.js';
 import { DATASETS, type ImageDatasetName } from '../datasets/catalog.js';
@@ -53,6 +53,13 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     const stored = JSON.parse(readFileSync(paths.results, 'utf8')) as RunResult;
     log(`[run ${plan.hash}] complete already: ${paths.results}`);
     return { ...stored, cached: true };
+  }
+  if (options.resume === false && existsSync(runDir)) {
+    // Starting over never deletes what a user produced: the old run directory is kept beside the new one.
+    acquireRunLock(runDir).release();
+    const aside = `${runDir}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(runDir, aside);
+    log(`[run ${plan.hash}] starting over; the previous run directory is kept as ${aside}`);
   }
   const backend = await initBackend(plan.backend === 'auto' ? undefined : plan.backend);
   log(`[run ${plan.hash}] ${describeBackend(backend)}`);

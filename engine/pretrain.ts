@@ -69,14 +69,21 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainOutcome> {
   let history: StepRecord[] = [];
   let secondsBefore = 0;
   if (existsSync(o.checkpointPath)) {
-    const ck = loadCheckpoint<CheckpointMeta>(o.checkpointPath);
-    loadParameters(o.params, ck.tensors);
-    adam.load(ck.tensors, ck.meta.adamStep);
-    weighting.loadState(ck.meta.weightingState);
-    rng = SeededRandom.fromState(ck.meta.rng);
-    step = ck.meta.step;
-    history = ck.meta.history;
-    secondsBefore = ck.meta.seconds;
+    try {
+      const ck = loadCheckpoint<CheckpointMeta>(o.checkpointPath);
+      loadParameters(o.params, ck.tensors);
+      adam.load(ck.tensors, ck.meta.adamStep);
+      weighting.loadState(ck.meta.weightingState);
+      rng = SeededRandom.fromState(ck.meta.rng);
+      step = ck.meta.step;
+      history = ck.meta.history;
+      secondsBefore = ck.meta.seconds;
+    } catch (e) {
+      // A corrupt checkpoint is the caller's error to report; the optimizer's state must not leak with it.
+      adam.dispose();
+      weighting.dispose();
+      throw e;
+    }
   }
   const resumedFrom = step;
   const meter = new RateMeter(step, o.steps);

@@ -44,7 +44,7 @@ describe('binary data set cache', () => {
       writeFileSync(path, bytes);
     };
     corrupt();
-    expect(readCacheFile(path, 'flip').problem).toBe('payload sha256 mismatch');
+    expect(readCacheFile(path, 'flip').problem).toBe('sha256 mismatch');
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     let builds = 0;
     const rebuilt = cached('flip', () => (builds++, entry()));
@@ -53,7 +53,7 @@ describe('binary data set cache', () => {
     const messages = stderr.mock.calls.map((c) => String(c[0]));
     stderr.mockRestore();
     expect(builds).toBe(2);
-    expect(messages.filter((m) => m.includes('is corrupt'))).toEqual([`robustlab: dataset cache ${path} is corrupt (payload sha256 mismatch); rebuilding it\n`]);
+    expect(messages.filter((m) => m.includes('is corrupt'))).toEqual([`robustlab: dataset cache ${path} is corrupt (sha256 mismatch); rebuilding it\n`]);
     expect(Array.from(rebuilt.arrays['b']!)).toEqual([-5, 7, 1 << 30]);
     expect(readCacheFile(path, 'flip').entry).toBeDefined();
   });

@@ -105,7 +105,7 @@ describe('the image cache', () => {
     const rebuilt = loadImageSet('mnist');
     const messages = stderr.mock.calls.map((c) => String(c[0]));
     stderr.mockRestore();
-    expect(messages).toEqual([`robustlab: dataset cache ${path} is corrupt (payload sha256 mismatch); rebuilding it\n`]);
+    expect(messages).toEqual([`robustlab: dataset cache ${path} is corrupt (sha256 mismatch); rebuilding it\n`]);
     expect(Buffer.compare(Buffer.from(rebuilt.test.images), Buffer.from(mnist.test.images))).toBe(0);
     expect(loadImageSet('mnist').train.count).toBe(60000);
   });
