@@ -21,8 +21,8 @@ export type { ExperimentResult, FigureSpec, Scale } from './engine/experiment-re
 export type { ProgressEvent, ProgressSink } from './engine/progress.js';
 export * from './datasets/index.js';
 export { convexConvergence, sampleComplexity, reproduceTheory } from './theory/index.js';
-export { taskRobustCv, taskRobustNlp, TASK_ROBUST_CV, TASK_ROBUST_NLP, taskRobustPlans } from './experiments/task-robust.js';
-export { certifiedRobustness, certifiedPlans } from './experiments/certified.js';
+export { taskRobustCv, taskRobustNlp, TASK_ROBUST_CV, TASK_ROBUST_NLP, taskRobustPlans, type Method, type Setting } from './experiments/task-robust.js';
+export { certifiedRobustness, certifiedPlans, CERTIFIED_SCALES, CERTIFIED_SIGMAS, type Variant } from './experiments/certified.js';
 export { EXPERIMENTS } from './experiments/reproduce.js';
 export type { ExperimentOptions } from './experiments/common.js';
 

@@ -8,7 +8,14 @@ import { EXPERIMENTS } from '../experiments/reproduce.js';
 import { closeFigureRenderer, progressSink, writeReport, writeResultsIndex } from '../kernel/index.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 
-const usage = `robustlab reproduce <${Object.keys(EXPERIMENTS).join('|')}|all> [--scale smoke|full] [--out DIR] [--runs DIR] [--seeds 0,1,2]
+/** Names that stand for several experiments. */
+const GROUPS: Readonly<Record<string, readonly string[]>> = {
+  all: Object.keys(EXPERIMENTS),
+  theory: ['convex-convergence', 'sample-complexity'],
+  'task-robust': ['task-robust-cv', 'task-robust-nlp'],
+};
+
+const usage = `robustlab reproduce <${[...Object.keys(EXPERIMENTS), ...Object.keys(GROUPS)].join('|')}> [--scale smoke|full] [--out DIR] [--runs DIR] [--seeds 0,1,2]
   --scale  smoke: minutes, for CI; full: the notebooks' scale (default full)
   --out    results folder (default <project>/results)
   --runs   run directories (default <project>/runs; finished runs are reused, interrupted ones resume)
@@ -20,12 +27,12 @@ export const reproduceCommand: Command = {
   usage,
   async run(argv) {
     const { flags, positionals } = parseFlags(argv, { scale: 'string', out: 'string', runs: 'string', seeds: 'string', only: 'string' });
-    if (positionals.length !== 1) throw new UsageError(`reproduce needs one experiment name or 'all'; usage: ${usage.split('\n')[0]}`);
+    if (positionals.length !== 1) throw new UsageError(`reproduce needs one experiment name, group or 'all'; usage: ${usage.split('\n')[0]}`);
     const scale = (flags.scale as string | undefined) ?? 'full';
     if (scale !== 'smoke' && scale !== 'full') throw new UsageError(`--scale must be smoke or full, got '${scale}'`);
     const name = positionals[0]!;
-    const names = name === 'all' ? Object.keys(EXPERIMENTS) : [name];
-    for (const n of names) if (!EXPERIMENTS[n]) throw new UsageError(`unknown experiment '${n}'; choose one of ${Object.keys(EXPERIMENTS).join(', ')} or all`);
+    const names = GROUPS[name] ?? [name];
+    for (const n of names) if (!EXPERIMENTS[n]) throw new UsageError(`unknown experiment '${n}'; choose one of ${[...Object.keys(EXPERIMENTS), ...Object.keys(GROUPS)].join(', ')}`);
     const seeds = flags.seeds === undefined ? undefined : String(flags.seeds).split(',').map((s) => {
       const v = Number(s);
       if (!Number.isInteger(v) || v < 0) throw new UsageError(`--seeds takes non-negative integers separated by commas, got '${flags.seeds}'`);
