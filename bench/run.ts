@@ -7,7 +7,8 @@
  * results/bench/bench-<date>.csv and results/bench/latest.md.
  *
  * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run),
- * --only=<part of a row name> (that row, plus the matMul ceiling).
+ * --only=<part of a row name> (that row, plus the matMul ceiling), --wasm-all (the masked-image
+ * training row on wasm too: minutes per step there, so skipped by default).
  * Threads: both sides get os.availableParallelism() intra-op threads: torch.set_num_threads (and
  * OMP/MKL_NUM_THREADS); TensorFlow reads TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS when its
  * runtime starts, so they are set here before the native backend loads (unless already set).
@@ -31,6 +32,8 @@ const WASM_SECONDS_PER_ROW = 12;
 interface Flags {
   readonly scale: number;
   readonly backends: BackendName[];
+  /** Also run the masked-image training row on wasm (minutes per step there). */
+  readonly wasmAll: boolean;
   /** Only rows whose name contains this (case-insensitive); the matMul ceiling always runs. */
   readonly only: string | null;
 }
@@ -39,14 +42,16 @@ function parseFlags(argv: readonly string[]): Flags {
   let scale = 1;
   let backends: BackendName[] = ['tensorflow', 'wasm'];
   let only: string | null = null;
+  let wasmAll = false;
   for (const a of argv) {
     if (a === '--quick') scale = 1 / 3;
+    else if (a === '--wasm-all') wasmAll = true;
     else if (a.startsWith('--only=')) only = a.slice('--only='.length).toLowerCase();
     else if (a.startsWith('--backends=')) backends = a.slice('--backends='.length).split(',') as BackendName[];
-    else throw new Error(`bench: unknown flag ${a} (use --quick, --backends=tensorflow,wasm, --only=<name part>)`);
+    else throw new Error(`bench: unknown flag ${a} (use --quick, --backends=tensorflow,wasm, --only=<name part>, --wasm-all)`);
   }
   for (const b of backends) if (!['tensorflow', 'wasm', 'cpu'].includes(b)) throw new Error(`bench: unknown backend ${b}`);
-  return { scale, backends, only };
+  return { scale, backends, only, wasmAll };
 }
 
 function cpuModel(): string {
@@ -93,10 +98,14 @@ async function main(): Promise<void> {
     console.log(`\nbench: backend ${backend}${native ? ` (TF_NUM_INTRAOP_THREADS=${process.env['TF_NUM_INTRAOP_THREADS']}, TF_NUM_INTEROP_THREADS=${process.env['TF_NUM_INTEROP_THREADS']})` : ''}`);
     const backendRows: Row[] = [];
     for (const w of list) {
+      if (backend === 'wasm' && w.config.kind === 'image-train' && !flags.wasmAll) {
+        console.log(`  ${w.name}: skipped on wasm (its Conv2DBackpropFilter runs through the pure-JS cpu fallback: minutes per step); --wasm-all measures it`);
+        continue;
+      }
       const ours = buildOurs(w.config);
       let timing;
       try {
-        timing = native ? timeSteps(ours.step, w) : timeSteps(ours.step, { warmup: 1, iters: w.iters, maxSeconds: WASM_SECONDS_PER_ROW });
+        timing = native ? timeSteps(ours.step, w) : timeSteps(ours.step, { warmup: 1, iters: w.iters, maxSeconds: WASM_SECONDS_PER_ROW, minIters: 2 });
       } finally {
         ours.dispose();
       }

@@ -12,8 +12,10 @@ export interface Timing {
 export interface TimingOptions {
   readonly warmup: number;
   readonly iters: number;
-  /** Stop early (after at least 3 timed runs) once this much time has gone into timed runs. */
+  /** Stop early (after at least `minIters` timed runs) once this much time has gone into timed runs. */
   readonly maxSeconds?: number;
+  /** Default 3. */
+  readonly minIters?: number;
 }
 
 export function median(xs: readonly number[]): number {
@@ -23,11 +25,11 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export function timeSteps(step: () => void, { warmup, iters, maxSeconds = Infinity }: TimingOptions): Timing {
+export function timeSteps(step: () => void, { warmup, iters, maxSeconds = Infinity, minIters = 3 }: TimingOptions): Timing {
   for (let i = 0; i < warmup; i++) step();
   const samplesMs: number[] = [];
   let spent = 0;
-  while (samplesMs.length < iters && (samplesMs.length < 3 || spent < maxSeconds * 1000)) {
+  while (samplesMs.length < iters && (samplesMs.length < minIters || spent < maxSeconds * 1000)) {
     const t0 = performance.now();
     step();
     const ms = performance.now() - t0;

@@ -211,54 +211,74 @@ function seedZero(plans: { method: Method; seed: number }[], results: RunResult[
   return plans.flatMap((p, i) => (p.seed === first ? [{ method: p.method, result: results[i]! }] : []));
 }
 
-const DASH = ['solid', 'dash', 'dot', 'dashdot'];
+/**
+ * One panel per method (first seed), one line per upstream task, smoothed over 25 steps: per-step weights
+ * follow the minibatch losses and are too noisy to read raw (the curves' spread is itself a finding:
+ * see the EMA option of minimax()).
+ */
+function perMethodPanels(
+  name: string,
+  title: string,
+  yTitle: string,
+  yType: 'linear' | 'log',
+  runs: { method: Method; result: RunResult }[],
+  column: (taskIndex: number, k: number) => number,
+): FigureSpec {
+  const data = runs.flatMap(({ result }, mi) => {
+    const m = readMetrics(result);
+    const names = result.pretrain!.taskNames;
+    return names.map((task, ti) => ({
+      type: 'scatter',
+      mode: 'lines',
+      name: task,
+      legendgroup: task,
+      showlegend: mi === 0,
+      x: m.step,
+      y: smooth(Object.values(m.columns)[column(ti, names.length)]!, 25),
+      line: { color: COLORS[ti % COLORS.length] },
+      xaxis: mi === 0 ? 'x' : `x${mi + 1}`,
+      yaxis: mi === 0 ? 'y' : `y${mi + 1}`,
+    }));
+  });
+  const layout: Record<string, unknown> = {
+    title: { text: title },
+    grid: { rows: 1, columns: runs.length, pattern: 'independent' },
+    annotations: runs.map(({ method }, mi) => ({
+      text: method.name,
+      showarrow: false,
+      xref: `${mi === 0 ? 'x' : `x${mi + 1}`} domain`,
+      yref: `${mi === 0 ? 'y' : `y${mi + 1}`} domain`,
+      x: 0.5,
+      y: 1.08,
+    })),
+  };
+  runs.forEach((_, mi) => {
+    layout[mi === 0 ? 'xaxis' : `xaxis${mi + 1}`] = { title: { text: 'pre-training step' } };
+    layout[mi === 0 ? 'yaxis' : `yaxis${mi + 1}`] = { title: { text: mi === 0 ? yTitle : '' }, type: yType, ...(yType === 'linear' ? { range: [0, 1] } : {}) };
+  });
+  return { name, data, layout };
+}
 
 function weightFigure(s: Setting, plans: { method: Method; seed: number }[], results: RunResult[]): FigureSpec {
-  const data = seedZero(plans, results)
-    .filter((r) => r.method.eta > 0)
-    .flatMap(({ method, result }, mi) => {
-      const m = readMetrics(result);
-      return result.pretrain!.taskNames.map((task, ti) => ({
-        type: 'scatter',
-        mode: 'lines',
-        name: `${method.name}: ${task}`,
-        x: m.step,
-        y: Object.values(m.columns)[1 + result.pretrain!.taskNames.length + ti],
-        line: { dash: DASH[mi % DASH.length], color: COLORS[ti % COLORS.length] },
-      }));
-    });
-  return {
-    name: 'task-weights',
-    data,
-    layout: {
-      title: { text: `Task weights p_t during pre-training (${s.name}, first seed)` },
-      xaxis: { title: { text: 'pre-training step' } },
-      yaxis: { title: { text: 'task weight p (probability)' }, range: [0, 1] },
-    },
-  };
+  return perMethodPanels(
+    'task-weights',
+    `Task weights p during pre-training (${s.name}, first seed, 25-step moving average)`,
+    'task weight p (probability)',
+    'linear',
+    seedZero(plans, results).filter((r) => r.method.eta > 0),
+    (ti, k) => 1 + k + ti,
+  );
 }
 
 function lossFigure(s: Setting, plans: { method: Method; seed: number }[], results: RunResult[]): FigureSpec {
-  const data = seedZero(plans, results).flatMap(({ method, result }, mi) => {
-    const m = readMetrics(result);
-    return result.pretrain!.taskNames.map((task, ti) => ({
-      type: 'scatter',
-      mode: 'lines',
-      name: `${method.name}: ${task}`,
-      x: m.step,
-      y: smooth(Object.values(m.columns)[1 + ti]!, 9),
-      line: { dash: DASH[mi % DASH.length], color: COLORS[ti % COLORS.length] },
-    }));
-  });
-  return {
-    name: 'upstream-losses',
-    data,
-    layout: {
-      title: { text: `Upstream task losses during pre-training (${s.name}, first seed, moving average of 9 steps)` },
-      xaxis: { title: { text: 'pre-training step' } },
-      yaxis: { title: { text: s.dataset === 'brown' ? 'masked-token cross-entropy (nats)' : 'reconstruction MSE (pixel^2, pixels in [0, 1])' }, type: 'log' },
-    },
-  };
+  return perMethodPanels(
+    'upstream-losses',
+    `Upstream task losses during pre-training (${s.name}, first seed, 25-step moving average)`,
+    s.dataset === 'brown' ? 'masked-token cross-entropy (nats)' : 'reconstruction MSE (pixels in [0, 1])',
+    'log',
+    seedZero(plans, results),
+    (ti) => 1 + ti,
+  );
 }
 
 function accuracyFigure(s: Setting, methods: string[], acc: (m: string, t: string) => number[], worst: (m: string) => number[]): FigureSpec {
