@@ -7,13 +7,14 @@
  * results/bench/bench-<date>.csv and results/bench/latest.md.
  *
  * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run),
- * --only=<part of a row name> (that row, plus the matMul ceiling), --wasm-all (the masked-image
- * training row on wasm too: minutes per step there, so skipped by default).
+ * --only=<part of a row name> (that row, plus the matMul ceiling), --wasm-all (the training
+ * rows on wasm too: minutes per step there, so skipped by default).
  * Threads: both sides get os.availableParallelism() intra-op threads: torch.set_num_threads (and
  * OMP/MKL_NUM_THREADS); TensorFlow reads TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS when its
  * runtime starts, so they are set here before the native backend loads (unless already set).
  */
 import * as tf from '@tensorflow/tfjs';
+import { backendReport } from '../engine/backend.js';
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -32,7 +33,7 @@ const WASM_SECONDS_PER_ROW = 12;
 interface Flags {
   readonly scale: number;
   readonly backends: BackendName[];
-  /** Also run the masked-image training row on wasm (minutes per step there). */
+  /** Also run the training rows on wasm (minutes per step there). */
   readonly wasmAll: boolean;
   /** Only rows whose name contains this (case-insensitive); the matMul ceiling always runs. */
   readonly only: string | null;
@@ -93,13 +94,13 @@ async function main(): Promise<void> {
       console.log(`bench: skipping backend ${backend}: ${(e as Error).message}`);
       continue;
     }
-    if (backend === 'tensorflow') tfVersion = `, tfjs-node ${String((tf.version as Record<string, string>)['tfjs-node'] ?? '?')}, TensorFlow ${(tf.backend() as unknown as { binding: { TF_Version: string } }).binding.TF_Version}`;
+    if (backend === 'tensorflow') tfVersion = `, tfjs-node ${backendReport()?.provider ?? '?'}, TensorFlow ${(tf.backend() as unknown as { binding: { TF_Version: string } }).binding.TF_Version}`;
     const native = backend === 'tensorflow';
     console.log(`\nbench: backend ${backend}${native ? ` (TF_NUM_INTRAOP_THREADS=${process.env['TF_NUM_INTRAOP_THREADS']}, TF_NUM_INTEROP_THREADS=${process.env['TF_NUM_INTEROP_THREADS']})` : ''}`);
     const backendRows: Row[] = [];
     for (const w of list) {
-      if (backend === 'wasm' && w.config.kind === 'image-train' && !flags.wasmAll) {
-        console.log(`  ${w.name}: skipped on wasm (its Conv2DBackpropFilter runs through the pure-JS cpu fallback: minutes per step); --wasm-all measures it`);
+      if (backend === 'wasm' && w.config.kind !== 'matmul' && w.config.kind !== 'certify' && !flags.wasmAll) {
+        console.log(`  ${w.name}: skipped on wasm (its backward pass needs kernels wasm lacks, run through the pure-JS cpu fallback: minutes per step); --wasm-all measures it`);
         continue;
       }
       const ours = buildOurs(w.config);

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { EngineError } from './errors.js';
 import { projectRoot } from './project-root.js';
+import { registerNativeGradients } from './native-ops.js';
 import { registerWasmFallbackKernels } from './wasm-fallbacks.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -147,10 +148,14 @@ export async function initBackend(request: BackendRequest = requestFromEnv()): P
       if (why !== null) throw new EngineError(`ROBUSTLAB_BACKEND=tensorflow but the native backend cannot load (${why}); run \`npm run setup:native\` or choose wasm`);
     }
     if (request === 'wasm') registerWasmFallbackKernels();
+    if (request === 'tensorflow') registerNativeGradients();
     if (!(await activate(request))) throw new EngineError(`backend '${request}' failed to initialise; choose another with ROBUSTLAB_BACKEND=auto|tensorflow|wasm|cpu`);
     return report(request, `forced by request (${process.env['ROBUSTLAB_BACKEND'] ? 'ROBUSTLAB_BACKEND' : 'argument'})`);
   }
-  if (loadNative(attempts) === null && (await activate('tensorflow'))) return report('tensorflow', 'auto: native TensorFlow is the fastest backend present');
+  if (loadNative(attempts) === null && (await activate('tensorflow'))) {
+    registerNativeGradients();
+    return report('tensorflow', 'auto: native TensorFlow is the fastest backend present');
+  }
   registerWasmFallbackKernels();
   try {
     if (await activate('wasm')) return report('wasm', 'auto: native TensorFlow unavailable; wasm (SIMD) is next fastest');

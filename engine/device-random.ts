@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from './errors.js';
+import { nativeBackend, typeAttr } from './native-ops.js';
 
 export interface RandomStreamOptions {
   /** The experiment's seed: an integer in [0, 2^32). */
@@ -101,29 +102,13 @@ function size(shape: readonly number[]): number {
 // ---------------------------------------------------------------------------------------------------
 // Native TensorFlow: stateless Philox ops, executed through tfjs-node's eager op binding.
 
-interface NodeBinding {
-  TF_ATTR_TYPE: number;
-  TF_FLOAT: number;
-  TF_INT32: number;
-}
-interface NodeKernelBackend {
-  binding: NodeBinding;
-  executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.Tensor;
-}
-
 /** Standard normal (or uniform [0, 1)) float32 values from TensorFlow's Philox, seeded by [seed, stream]. */
 function statelessOp(op: 'StatelessRandomNormal' | 'StatelessRandomUniform', shape: readonly number[], { seed, stream }: RandomStreamOptions): tf.Tensor {
-  const backend = tf.backend() as unknown as NodeKernelBackend;
-  const { binding } = backend;
-  const attrs = [
-    { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
-    { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
-    { name: 'Tseed', type: binding.TF_ATTR_TYPE, value: binding.TF_INT32 },
-  ];
+  const attrs = [typeAttr('dtype', 'float32'), typeAttr('T', 'int32'), typeAttr('Tseed', 'int32')];
   // `| 0` reinterprets the uint32 bits as int32 (the seed tensor's dtype); the map stays one-to-one.
   const shapeTensor = tf.tensor1d(shape.slice(), 'int32');
   const seedTensor = tf.tensor1d([seed | 0, stream | 0], 'int32');
-  return backend.executeSingleOutput(op, attrs, [shapeTensor, seedTensor]);
+  return nativeBackend().executeSingleOutput(op, attrs, [shapeTensor, seedTensor]);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * MLP, a final LayerNorm, and masked-token logits through the tied input embedding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { sparseSoftmaxCrossEntropy } from '../native-ops.js';
 import { addParam, glorot, normalInit, param, type Parameters } from '../parameters.js';
 import type { SeededRandom } from '../random.js';
 
@@ -116,7 +117,7 @@ export function maskedTokenLoss(
   const h = tf.reshape(encodeTokens(model, maskedTokens), [-1, d]) as tf.Tensor2D;
   const picked = tf.gather(h, positions);
   const logits = tf.add(tf.matMul(picked, param(model.params, 'tok.emb') as tf.Tensor2D, false, true), param(model.params, 'mlm.b'));
-  const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, model.config.vocabSize)), -1));
+  const nll = sparseSoftmaxCrossEntropy(logits as tf.Tensor2D, targets);
   const perExample = tf.unsortedSegmentSum(nll, owner, batch);
   const counts = tf.unsortedSegmentSum(tf.onesLike(nll), owner, batch);
   return tf.div(perExample, tf.maximum(counts, 1)) as tf.Tensor1D;

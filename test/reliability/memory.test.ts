@@ -39,7 +39,8 @@ describe('memory over 1,000 training steps', () => {
     const warm = samples.filter((s) => s.step >= 200);
     expect(new Set(warm.map((s) => s.tensors)).size, JSON.stringify(warm.map((s) => s.tensors))).toBe(1);
     const base = warm[0]!.rss;
-    const worst = Math.max(...warm.map((s) => Math.abs(s.rss - base) / base));
+    // Growth is what a leak looks like; a drop (the collector returning memory) is fine.
+    const worst = Math.max(...warm.map((s) => (s.rss - base) / base));
     expect(worst, `RSS (MB): ${warm.map((s) => (s.rss / 2 ** 20).toFixed(0)).join(' ')}`).toBeLessThan(0.1);
   });
 });
