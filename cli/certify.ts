@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { initBackend, describeBackend } from '../engine/backend.js';
-import { certifyClassifier } from '../engine/execute.js';
+import { certifyClassifier } from '../engine/certify-stage.js';
 import { openRunClassifier, readRunPlan } from '../engine/load-run.js';
 import { consoleProgress } from '../engine/progress.js';
 import { parseFlags, UsageError, type Command } from './command.js';

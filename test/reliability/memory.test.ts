@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadImageSet } from '../../datasets/index.js';
 import { initBackend } from '../../engine/backend.js';
-import { imageModelConfig } from '../../engine/execute.js';
+import { imageModelConfig } from '../../engine/pretraining-setup.js';
 import { createImageUpstream } from '../../engine/image-upstream.js';
 import { createMaskedImageModel } from '../../engine/models/masked-image-conv.js';
 import { disposeParameters } from '../../engine/parameters.js';
