@@ -65,8 +65,13 @@ describe('backends', () => {
     const conv = () => {
       const x = fixed([2, 8, 8, 3], 1) as tf.Tensor4D;
       const w = fixed([3, 3, 3, 4], 2) as tf.Tensor4D;
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))))([x, w]);
-      return g;
+      // Stride 2 'same' and stride 1 'valid' (odd sizes, so padding is asymmetric in the first).
+      const x2 = fixed([2, 7, 9, 3], 4) as tf.Tensor4D;
+      return [
+        ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))))([x, w]),
+        ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'))))([x2, w]),
+        ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))))([x2, w]),
+      ];
     };
     const embed = () => {
       const table = fixed([50, 8], 3);
