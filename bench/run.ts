@@ -7,8 +7,7 @@
  * results/bench/bench-<date>.csv and results/bench/latest.md.
  *
  * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run),
- * --only=<part of a row name> (that row, plus the matMul ceiling), --wasm-all (the training
- * rows on wasm too: minutes per step there, so skipped by default).
+ * --only=<part of a row name> (that row, plus the matMul ceiling).
  * Threads: both sides get os.availableParallelism() intra-op threads: torch.set_num_threads (and
  * OMP/MKL_NUM_THREADS); TensorFlow reads TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS when its
  * runtime starts, so they are set here before the native backend loads (unless already set).
@@ -34,7 +33,6 @@ interface Flags {
   readonly scale: number;
   readonly backends: BackendName[];
   /** Also run the training rows on wasm (minutes per step there). */
-  readonly wasmAll: boolean;
   /** Only rows whose name contains this (case-insensitive); the matMul ceiling always runs. */
   readonly only: string | null;
 }
@@ -43,16 +41,14 @@ function parseFlags(argv: readonly string[]): Flags {
   let scale = 1;
   let backends: BackendName[] = ['tensorflow', 'wasm'];
   let only: string | null = null;
-  let wasmAll = false;
   for (const a of argv) {
     if (a === '--quick') scale = 1 / 3;
-    else if (a === '--wasm-all') wasmAll = true;
     else if (a.startsWith('--only=')) only = a.slice('--only='.length).toLowerCase();
     else if (a.startsWith('--backends=')) backends = a.slice('--backends='.length).split(',') as BackendName[];
-    else throw new Error(`bench: unknown flag ${a} (use --quick, --backends=tensorflow,wasm, --only=<name part>, --wasm-all)`);
+    else throw new Error(`bench: unknown flag ${a} (use --quick, --backends=tensorflow,wasm, --only=<name part>)`);
   }
   for (const b of backends) if (!['tensorflow', 'wasm', 'cpu'].includes(b)) throw new Error(`bench: unknown backend ${b}`);
-  return { scale, backends, only, wasmAll };
+  return { scale, backends, only };
 }
 
 function cpuModel(): string {
@@ -99,10 +95,6 @@ async function main(): Promise<void> {
     console.log(`\nbench: backend ${backend}${native ? ` (TF_NUM_INTRAOP_THREADS=${process.env['TF_NUM_INTRAOP_THREADS']}, TF_NUM_INTEROP_THREADS=${process.env['TF_NUM_INTEROP_THREADS']})` : ''}`);
     const backendRows: Row[] = [];
     for (const w of list) {
-      if (backend === 'wasm' && w.config.kind !== 'matmul' && w.config.kind !== 'certify' && !flags.wasmAll) {
-        console.log(`  ${w.name}: skipped on wasm (its backward pass needs kernels wasm lacks, run through the pure-JS cpu fallback: minutes per step); --wasm-all measures it`);
-        continue;
-      }
       const ours = buildOurs(w.config);
       let timing;
       try {
