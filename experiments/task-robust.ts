@@ -177,10 +177,12 @@ export async function taskRobust(s: Setting, o: ExperimentOptions): Promise<Expe
 /** The plain sentence on whether the claim held, from the measured worst-task accuracies. */
 export function taskRobustVerdict(avgWorst: number, best: { m: string; w: number }, spread: number, seeds: number): string {
   const diff = `${pct(avgWorst)}% to ${pct(best.w)}%`;
+  if (seeds < 2) {
+    return `With one seed, the best other method (${best.m}) moved the worst task from ${diff}; one seed cannot tell that from noise (run the full scale for mean ± std).`;
+  }
   if (best.w <= avgWorst) {
     return `At this scale the claim did not hold: no minimax setting beat average pre-training on the worst task (${pct(avgWorst)}% vs best ${pct(best.w)}% for ${best.m}). The weight curves show how far each eta moved the objective from the average; eta, k and the number of steps are the ablation to look at.`;
   }
-  if (seeds < 2) return `With one seed, ${best.m} moved the worst task from ${diff}; one seed cannot tell that from noise (run the full scale for mean ± std).`;
   return best.w > avgWorst + spread
     ? `At this scale the claim held: ${best.m} raised the worst downstream task from ${diff}, beyond the seeds' spread (${pct(spread)} points).`
     : `At this scale the claim held only weakly: ${best.m} raised the worst task from ${diff}, within the seeds' spread (${pct(spread)} points).`;
