@@ -15,7 +15,7 @@ import { compileSpec, type CompileOptions } from './compile.js';
 import { deepFreeze } from './freeze.js';
 import { Plan } from './plan.js';
 import { specFromJSON } from './spec-json.js';
-import { SPEC_VERSION, type ModelName, type Spec } from './spec.js';
+import { initialSpec, type ModelName, type Spec } from './spec.js';
 import {
   resolveCertify,
   resolveEvaluate,
@@ -198,17 +198,7 @@ class PipelineBuilder {
 
 /** Start a pipeline: masked pre-training on a data set (see PretrainOptions for the defaults). */
 export function pretrain(options?: PretrainOptions): Pipeline {
-  const spec: Spec = {
-    version: SPEC_VERSION,
-    pretrain: resolvePretrain(options),
-    splitTasks: null,
-    minimax: null,
-    noise: null,
-    finetune: null,
-    evaluate: null,
-    certify: null,
-  };
-  return new PipelineBuilder(spec) as unknown as Pipeline;
+  return new PipelineBuilder(initialSpec(resolvePretrain(options))) as unknown as Pipeline;
 }
 
 /** Load a pipeline from a Spec (object or JSON text); validated exactly as the builder validates. */

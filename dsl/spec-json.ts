@@ -6,7 +6,7 @@
  */
 import { DslError } from './errors.js';
 import { deepFreeze } from './freeze.js';
-import { SPEC_VERSION, type Spec } from './spec.js';
+import { initialSpec, SPEC_VERSION, type Spec } from './spec.js';
 import {
   isPlainObject,
   resolveCertify,
@@ -48,16 +48,7 @@ export function specFromJSON(json: unknown, call = 'fromJSON(json)'): Spec {
     return s;
   };
 
-  let spec: Spec = {
-    version: SPEC_VERSION,
-    pretrain: resolvePretrain(section('pretrain') ?? undefined),
-    splitTasks: null,
-    minimax: null,
-    noise: null,
-    finetune: null,
-    evaluate: null,
-    certify: null,
-  };
+  let spec: Spec = initialSpec(resolvePretrain(section('pretrain') ?? undefined));
   const noise = section('noise');
   if (noise) {
     const { sigmas, ...rest } = noise;

@@ -78,6 +78,11 @@ export interface CertifySpec {
   readonly points: number;
 }
 
+/** A Spec with only its pre-training resolved: where the builder and fromJSON both start. */
+export function initialSpec(pretrain: PretrainSpec): Spec {
+  return { version: SPEC_VERSION, pretrain, splitTasks: null, minimax: null, noise: null, finetune: null, evaluate: null, certify: null };
+}
+
 export interface Spec {
   readonly version: typeof SPEC_VERSION;
   readonly pretrain: PretrainSpec;

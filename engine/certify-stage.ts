@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CertifyStage, RunResult } from '../dsl/plan-types.js';
-import { loadDownstreamTask } from '../datasets/index.js';
+import { loadDownstreamTask, toFloat01 } from '../datasets/index.js';
 import { certifyDataset, certifiedAccuracy, abstainRate } from './certify-dataset.js';
 import { classifierLogits, type Classifier } from './classifier.js';
 import { EngineError } from './errors.js';
@@ -29,8 +29,7 @@ export async function certifyClassifier(
   const t0 = performance.now();
   const d = loadDownstreamTask(cs.task, { seed: cs.seed });
   if (d.kind !== 'image') throw new EngineError(`certify: task ${cs.task} is not an image task`);
-  const inputs = new Float32Array(d.test.images.length);
-  for (let i = 0; i < inputs.length; i++) inputs[i] = d.test.images[i]! / 255;
+  const inputs = toFloat01(d.test);
   const order = new SeededRandom(cs.seed, 13).shuffle(Int32Array.from({ length: d.test.count }, (_, i) => i));
   const indices = order.subarray(0, Math.min(cs.points, d.test.count));
   const f = (x: tf.Tensor) => classifierLogits(classifier, x);
@@ -42,7 +41,7 @@ export async function certifyClassifier(
     const points = await certifyDataset({
       f,
       inputs,
-      inputShape: [28, 28, 1],
+      inputShape: [d.height, d.width, 1],
       labels: d.test.labels,
       indices: Array.from(indices),
       sigma,

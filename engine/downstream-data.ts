@@ -18,9 +18,9 @@ export function downstreamTensors(plan: PlanData, task: string, ft: FinetuneStag
     return {
       task,
       numClasses: d.numClasses,
-      xTrain: imagesToDevice(d.train.images, d.train.count, 28, 28),
+      xTrain: imagesToDevice(d.train, d.height, d.width),
       yTrain: Int32Array.from(d.train.labels),
-      xTest: imagesToDevice(d.test.images, d.test.count, 28, 28),
+      xTest: imagesToDevice(d.test, d.height, d.width),
       yTest: Int32Array.from(d.test.labels),
     };
   }

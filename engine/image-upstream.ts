@@ -6,7 +6,7 @@
  * (clean or one of the sigmas, with the given weights): one model for every sigma (Qiu et al.).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../datasets/images.js';
+import { toFloat01, type ImageSet, type ImageSplit } from '../datasets/images.js';
 import { randomNormal, randomUniform, deriveSeed } from './device-random.js';
 import { reconstructionLoss, type MaskedImageModel } from './models/masked-image-conv.js';
 import type { SeededRandom } from './random.js';
@@ -28,10 +28,8 @@ export interface ImageUpstreamOptions {
 }
 
 /** All training images as one device tensor [N, H, W, 1] in [0, 1], uploaded once. */
-export function imagesToDevice(images: Uint8Array, count: number, h: number, w: number): tf.Tensor4D {
-  const f = new Float32Array(images.length);
-  for (let i = 0; i < images.length; i++) f[i] = images[i]! / 255;
-  return tf.tensor4d(f, [count, h, w, 1]);
+export function imagesToDevice(split: ImageSplit, h: number, w: number): tf.Tensor4D {
+  return tf.tensor4d(toFloat01(split), [split.count, h, w, 1]);
 }
 
 export function createImageUpstream(o: ImageUpstreamOptions): Upstream {
@@ -40,7 +38,7 @@ export function createImageUpstream(o: ImageUpstreamOptions): Upstream {
   const H = set.height;
   const P = model.config.patch;
   const grid = Math.ceil(H / P);
-  const images = imagesToDevice(set.train.images, set.train.count, set.height, set.width);
+  const images = imagesToDevice(set.train, set.height, set.width);
   const mixCdf = o.mixture ? cumulative([0, ...o.mixture.sigmas], o.mixture.weights) : null;
 
   return {
