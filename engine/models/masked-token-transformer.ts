@@ -4,7 +4,7 @@
  * MLP, a final LayerNorm, and masked-token logits through the tied input embedding.
  */
 import * as tf from '@tensorflow/tfjs';
-import { sparseSoftmaxCrossEntropy } from '../native-ops.js';
+import { sparseSoftmaxCrossEntropy } from '../sparse-cross-entropy.js';
 import { addParam, glorot, normalInit, param, type Parameters } from '../parameters.js';
 import type { SeededRandom } from '../random.js';
 
