@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { encodeImages, type MaskedImageModel } from './models/masked-image-conv.js';
 import { poolTokens, type MaskedTokenModel } from './models/masked-token-transformer.js';
+import { linear } from './linear.js';
 import { addParam, glorot, param, type Parameters } from './parameters.js';
 import type { SeededRandom } from './random.js';
 
@@ -40,7 +41,7 @@ export function createHead(numClasses: number, dim: number, rng: SeededRandom): 
 
 export function headLogits(head: Parameters, feats: tf.Tensor2D): tf.Tensor2D {
   const z = tf.div(tf.sub(feats, param(head, 'head.mean')), param(head, 'head.std'));
-  return tf.add(tf.matMul(z as tf.Tensor2D, param(head, 'head.w') as tf.Tensor2D), param(head, 'head.b')) as tf.Tensor2D;
+  return linear(z as tf.Tensor2D, param(head, 'head.w'), param(head, 'head.b'));
 }
 
 /** Logits [B, C] of a batch: the base classifier f that randomized smoothing wraps. */

@@ -11,6 +11,7 @@ import { deriveSeed, randomNormal } from './device-random.js';
 import { cloneParameters, param, type Parameters } from './parameters.js';
 import { RateMeter, type ProgressSink } from './progress.js';
 import { SeededRandom } from './random.js';
+import { sparseSoftmaxCrossEntropy } from './sparse-cross-entropy.js';
 
 /** A downstream task's data on the device: inputs (images float32 or token ids int32) and labels. */
 export interface DownstreamTensors {
@@ -63,7 +64,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneOutcome> {
     for (let step = 1; step <= o.steps; step++) {
       const idx = tf.tensor1d(rng.sample(n, Math.min(o.batchSize, n)), 'int32');
       const cost = adam.minimize(() => {
-        const y = tf.oneHot(tf.gather(yAll, idx), data.numClasses);
+        const y = tf.gather(yAll, idx) as tf.Tensor1D;
         let logits: tf.Tensor2D;
         if (trainFeatures) logits = headLogits(head, tf.gather(trainFeatures, idx));
         else {
@@ -71,7 +72,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneOutcome> {
           if (o.noise > 0) x = tf.add(x, randomNormal(x.shape, { seed: deriveSeed(o.seed, step), stream: 3, stddev: o.noise }));
           logits = headLogits(head, features(model, x, encoder));
         }
-        return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+        return tf.mean(sparseSoftmaxCrossEntropy(logits, y));
       });
       idx.dispose();
       if (step % 50 === 0 || step === o.steps) {

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 interface NativeBinding {
+  TF_ATTR_BOOL: number;
   TF_ATTR_STRING: number;
   TF_ATTR_SHAPE: number;
   TF_ATTR_TYPE: number;
@@ -117,4 +118,16 @@ export interface AdamScalars {
 export function resourceApplyAdam(param: NativeVariable, m: NativeVariable, v: NativeVariable, scalars: AdamScalars, grad: tf.Tensor): void {
   const s = scalars;
   nativeBackend().executeMultipleOutputs('ResourceApplyAdam', [typeAttr('T', 'float32')], [param.handle, m.handle, v.handle, s.beta1Power, s.beta2Power, s.lr, s.beta1, s.beta2, s.epsilon, grad], 0);
+}
+
+/**
+ * Product of two matrices [m, k] x [k, n] (either transposed): TensorFlow's 2-D MatMul kernel on the
+ * native backend (tfjs's matMul reshapes both operands to 3-D and back, three extra kernels per call),
+ * tf.matMul elsewhere. Not recorded for autodiff: callers give it a gradient (engine/linear.ts).
+ */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {
+  if (!onNativeBackend()) return tf.matMul(a, b, transposeA, transposeB);
+  const { binding } = nativeBackend();
+  const flag = (name: string, value: boolean): NativeAttr => ({ name, type: binding.TF_ATTR_BOOL, value });
+  return nativeBackend().executeSingleOutput('MatMul', [typeAttr('T', 'float32'), flag('transpose_a', transposeA), flag('transpose_b', transposeB)], [a, b]) as tf.Tensor2D;
 }

@@ -20,11 +20,13 @@ const crossEntropy = (tf.customGrad as unknown as (f: Forward) => (logits: tf.Te
   const at = tf.stack([tf.range(0, targets.shape[0]!, 1, 'int32'), targets], 1);
   const value = tf.sub(tf.reshape(tf.log(total), [-1]), tf.gatherND(shifted, at));
   save([e, total, at]);
+  // Only the shape of the targets is kept: backward may run after the caller has disposed them.
+  const shape = targets.shape;
   return {
     value,
     gradFunc: (dy, [e, total, at]) => {
       const g = tf.mul(e!, tf.div(tf.expandDims(dy, 1), total!));
-      return [tf.tensorScatterUpdate(g, at!, tf.sub(tf.gatherND(g, at!), dy)), tf.zerosLike(targets)];
+      return [tf.tensorScatterUpdate(g, at!, tf.sub(tf.gatherND(g, at!), dy)), tf.zeros(shape, 'int32')];
     },
   };
 });

@@ -9,6 +9,7 @@
  *          conv3x3 -> 1 channel, sigmoid (pixels live in [0, 1])
  */
 import * as tf from '@tensorflow/tfjs';
+import { linear } from '../linear.js';
 import { addParam, glorot, param, type Parameters } from '../parameters.js';
 import type { SeededRandom } from '../random.js';
 
@@ -82,7 +83,7 @@ export function encodeImages(model: MaskedImageModel, x: tf.Tensor4D, params: Pa
     h = tf.relu(tf.add(tf.conv2d(h, param(params, `enc.block${i}.w`) as tf.Tensor4D, 2, 'same'), param(params, `enc.block${i}.b`))) as tf.Tensor4D;
   }
   const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
-  return tf.relu(tf.add(tf.matMul(flat, param(params, 'enc.fc.w') as tf.Tensor2D), param(params, 'enc.fc.b'))) as tf.Tensor2D;
+  return tf.relu(linear(flat, param(params, 'enc.fc.w'), param(params, 'enc.fc.b')));
 }
 
 /** Reconstruction [B, H, W, 1] in [0, 1] of (masked and/or noised) images. */
@@ -93,7 +94,7 @@ export function reconstructImages(model: MaskedImageModel, x: tf.Tensor4D): tf.T
   const z = encodeImages(model, x);
   const last = sizes[cfg.depth]!;
   const cLast = cfg.depth === 0 ? cfg.channels : blockChannels(cfg, cfg.depth);
-  let h = tf.reshape(tf.relu(tf.add(tf.matMul(z, param(p, 'dec.fc.w') as tf.Tensor2D), param(p, 'dec.fc.b'))), [z.shape[0], last, last, cLast]) as tf.Tensor4D;
+  let h = tf.reshape(tf.relu(linear(z, param(p, 'dec.fc.w'), param(p, 'dec.fc.b'))), [z.shape[0], last, last, cLast]) as tf.Tensor4D;
   for (let i = cfg.depth; i >= 1; i--) {
     const s = sizes[i - 1]!;
     h = tf.image.resizeNearestNeighbor(h, [s, s]);

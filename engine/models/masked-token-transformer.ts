@@ -4,6 +4,8 @@
  * MLP, a final LayerNorm, and masked-token logits through the tied input embedding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { layerNorm } from '../layer-norm.js';
+import { linear } from '../linear.js';
 import { sparseSoftmaxCrossEntropy } from '../sparse-cross-entropy.js';
 import { addParam, glorot, normalInit, param, type Parameters } from '../parameters.js';
 import type { SeededRandom } from '../random.js';
@@ -53,43 +55,41 @@ export function createMaskedTokenModel(cfg: MaskedTokenConfig, rng: SeededRandom
   return { kind: 'masked-token-transformer', config: cfg, params: p, encoderNames };
 }
 
-function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
-}
-
 /** GELU, sigmoid approximation x * sigmoid(1.702 x) (Hendrycks & Gimpel): one fused-friendly op pair. */
-function gelu(x: tf.Tensor): tf.Tensor {
+function gelu(x: tf.Tensor2D): tf.Tensor2D {
   return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
 }
 
-function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const shape = x.shape;
-  const y = tf.add(tf.matMul(tf.reshape(x, [-1, shape[shape.length - 1]!]) as tf.Tensor2D, w as tf.Tensor2D), b);
-  return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]!]);
-}
-
-/** Hidden states [B, L, d] of token ids [B, L] (int32). */
-export function encodeTokens(model: MaskedTokenModel, tokens: tf.Tensor2D, params: Parameters = model.params): tf.Tensor3D {
+/**
+ * Hidden states [B * L, d] (row b * L + t) of token ids [B, L] (int32). Activations stay 2-D between
+ * the layers, so every dense layer is one 2-D product; only attention sees [B, heads, L, hd].
+ */
+function encodeRows(model: MaskedTokenModel, tokens: tf.Tensor2D, params: Parameters): tf.Tensor2D {
   const { seqLen, width: d, heads, depth, padId } = model.config;
   const [B, L] = tokens.shape;
   if (L > seqLen) throw new Error(`sequence length ${L} exceeds the model's ${seqLen}`);
   const hd = d / heads;
-  let h = tf.add(tf.gather(param(params, 'tok.emb'), tokens), tf.slice(param(params, 'pos.emb'), [0, 0], [L, d])) as tf.Tensor3D;
+  const p = (name: string): tf.Variable => param(params, name);
+  let h = tf.reshape(tf.add(tf.gather(p('tok.emb'), tokens), tf.slice(p('pos.emb'), [0, 0], [L, d])), [B * L, d]) as tf.Tensor2D;
   // Additive attention mask: -1e9 on padding keys, shape [B, 1, 1, L].
   const keyMask = tf.reshape(tf.mul(tf.cast(tf.equal(tokens, padId), 'float32'), -1e9), [B, 1, 1, L]);
+  const toHeads = (t: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, L, heads, hd]), [0, 2, 1, 3]);
   for (let l = 0; l < depth; l++) {
-    const a = layerNorm(h, param(params, `b${l}.ln1.g`), param(params, `b${l}.ln1.b`));
-    const qkv = dense(a, param(params, `b${l}.qkv.w`), param(params, `b${l}.qkv.b`));
-    const [q, k, v] = tf.split(qkv, 3, -1).map((t) => tf.transpose(tf.reshape(t, [B, L, heads, hd]), [0, 2, 1, 3])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const a = layerNorm(h, p(`b${l}.ln1.g`), p(`b${l}.ln1.b`));
+    const [q, k, v] = tf.split(linear(a, p(`b${l}.qkv.w`), p(`b${l}.qkv.b`)), 3, -1).map(toHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), keyMask);
-    const att = tf.matMul(tf.softmax(scores), v);
-    const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B, L, d]);
-    h = tf.add(h, dense(merged, param(params, `b${l}.proj.w`), param(params, `b${l}.proj.b`))) as tf.Tensor3D;
-    const m = layerNorm(h, param(params, `b${l}.ln2.g`), param(params, `b${l}.ln2.b`));
-    h = tf.add(h, dense(gelu(dense(m, param(params, `b${l}.mlp1.w`), param(params, `b${l}.mlp1.b`))), param(params, `b${l}.mlp2.w`), param(params, `b${l}.mlp2.b`))) as tf.Tensor3D;
+    const merged = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [B * L, d]) as tf.Tensor2D;
+    h = tf.add(h, linear(merged, p(`b${l}.proj.w`), p(`b${l}.proj.b`)));
+    const m = layerNorm(h, p(`b${l}.ln2.g`), p(`b${l}.ln2.b`));
+    h = tf.add(h, linear(gelu(linear(m, p(`b${l}.mlp1.w`), p(`b${l}.mlp1.b`))), p(`b${l}.mlp2.w`), p(`b${l}.mlp2.b`)));
   }
-  return layerNorm(h, param(params, 'lnf.g'), param(params, 'lnf.b')) as tf.Tensor3D;
+  return layerNorm(h, p('lnf.g'), p('lnf.b'));
+}
+
+/** Hidden states [B, L, d] of token ids [B, L] (int32). */
+export function encodeTokens(model: MaskedTokenModel, tokens: tf.Tensor2D, params: Parameters = model.params): tf.Tensor3D {
+  const [B, L] = tokens.shape;
+  return tf.reshape(encodeRows(model, tokens, params), [B, L, model.config.width]);
 }
 
 /** Sentence features [B, d]: mean of the hidden states over non-padding tokens. */
@@ -113,11 +113,9 @@ export function maskedTokenLoss(
   owner: tf.Tensor1D,
   batch: number,
 ): tf.Tensor1D {
-  const d = model.config.width;
-  const h = tf.reshape(encodeTokens(model, maskedTokens), [-1, d]) as tf.Tensor2D;
-  const picked = tf.gather(h, positions);
-  const logits = tf.add(tf.matMul(picked, param(model.params, 'tok.emb') as tf.Tensor2D, false, true), param(model.params, 'mlm.b'));
-  const nll = sparseSoftmaxCrossEntropy(logits as tf.Tensor2D, targets);
+  const picked = tf.gather(encodeRows(model, maskedTokens, model.params), positions);
+  const logits = linear(picked, param(model.params, 'tok.emb'), param(model.params, 'mlm.b'), true);
+  const nll = sparseSoftmaxCrossEntropy(logits, targets);
   const perExample = tf.unsortedSegmentSum(nll, owner, batch);
   const counts = tf.unsortedSegmentSum(tf.onesLike(nll), owner, batch);
   return tf.div(perExample, tf.maximum(counts, 1)) as tf.Tensor1D;
