@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 
 interface NativeBinding {
   TF_ATTR_BOOL: number;
+  TF_ATTR_INT: number;
   TF_ATTR_STRING: number;
   TF_ATTR_SHAPE: number;
   TF_ATTR_TYPE: number;
@@ -127,7 +128,57 @@ export function resourceApplyAdam(param: NativeVariable, m: NativeVariable, v: N
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {
   if (!onNativeBackend()) return tf.matMul(a, b, transposeA, transposeB);
+  return nativeBackend().executeSingleOutput('MatMul', [typeAttr('T', 'float32'), attr.bool('transpose_a', transposeA), attr.bool('transpose_b', transposeB)], [a, b]) as tf.Tensor2D;
+}
+
+const attr = {
+  bool: (name: string, value: boolean): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_BOOL, value }),
+  int: (name: string, value: number | number[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_INT, value }),
+  str: (name: string, value: string | string[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_STRING, value }),
+};
+
+function convAttrs(stride: number): NativeAttr[] {
+  return [typeAttr('T', 'float32'), attr.int('strides', [1, stride, stride, 1]), attr.str('padding', 'SAME')];
+}
+
+/**
+ * TensorFlow's _FusedConv2D with BiasAdd and Relu: relu(conv2d(x, w, stride, 'same') + b) written in one
+ * pass. Its attributes include lists of strings and of types, which the stock tfjs-node binding cannot
+ * pass; scripts/setup-native.mjs adds that to the binding it builds. `fusedConvSupported()` says
+ * whether this process's binding can.
+ */
+export function fusedConv2dBiasRelu(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, stride: number): tf.Tensor4D {
   const { binding } = nativeBackend();
-  const flag = (name: string, value: boolean): NativeAttr => ({ name, type: binding.TF_ATTR_BOOL, value });
-  return nativeBackend().executeSingleOutput('MatMul', [typeAttr('T', 'float32'), flag('transpose_a', transposeA), flag('transpose_b', transposeB)], [a, b]) as tf.Tensor2D;
+  const attrs = [...convAttrs(stride), attr.int('num_args', 1), { name: 'TArgs', type: binding.TF_ATTR_TYPE, value: [binding.TF_FLOAT] }, attr.str('fused_ops', ['BiasAdd', 'Relu'])];
+  return nativeBackend().executeSingleOutput('_FusedConv2D', attrs, [x, w, b]) as tf.Tensor4D;
+}
+
+let fusedConv: boolean | null = null;
+
+/** Whether _FusedConv2D runs here (native backend, and a binding that passes list attributes). Probed once. */
+export function fusedConvSupported(): boolean {
+  if (!onNativeBackend()) return false;
+  if (fusedConv === null) {
+    const probe = [tf.ones([1, 3, 3, 1]), tf.ones([3, 3, 1, 1]), tf.zeros([1])] as const;
+    try {
+      fusedConv2dBiasRelu(probe[0] as tf.Tensor4D, probe[1] as tf.Tensor4D, probe[2] as tf.Tensor1D, 1).dispose();
+      fusedConv = true;
+    } catch {
+      fusedConv = false;
+    } finally {
+      tf.dispose([...probe]);
+    }
+  }
+  return fusedConv;
+}
+
+/** The three gradients of relu(conv2d(x, w) + b) given dy and the layer's output y (native kernels). */
+export function convBiasReluGrads(dy: tf.Tensor4D, y: tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D, stride: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D] {
+  const nb = nativeBackend();
+  const dz = nb.executeSingleOutput('ReluGrad', [typeAttr('T', 'float32')], [dy, y]);
+  const dx = tf.tidy(() => nb.executeSingleOutput('Conv2DBackpropInput', convAttrs(stride), [tf.tensor1d(x.shape, 'int32'), w, dz]));
+  const dw = tf.tidy(() => nb.executeSingleOutput('Conv2DBackpropFilter', convAttrs(stride), [x, tf.tensor1d(w.shape, 'int32'), dz]));
+  const db = nb.executeSingleOutput('BiasAddGrad', [typeAttr('T', 'float32')], [dz]);
+  dz.dispose();
+  return [dx as tf.Tensor4D, dw as tf.Tensor4D, db as tf.Tensor1D];
 }

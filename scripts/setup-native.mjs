@@ -12,8 +12,10 @@
  *
  * Guarantees:
  * - Where tfjs-node installed normally (a machine with internet), it does nothing.
+ * - The binding is built with one addition, list attributes (see BINDING_LIST_ATTRIBUTES), so that
+ *   TensorFlow's fused kernels can be called.
  * - `.native/status.json` is written atomically on every build attempt: `{ ok: true, tfjsNodeDir,
- *   tfjsNodeVersion, tensorflowVersion, builtAt, seconds }` only after a child process has loaded
+ *   tfjsNodeVersion, tensorflowVersion, bindingPatch, listAttributes, builtAt, seconds }` only after a child process has loaded
  *   the build, seen the project's own tfjs switch to the `tensorflow` backend, and checked a
  *   256x256 matMul against the `cpu` backend; otherwise `{ ok: false, reason }`.
  * - The built tfjs-node shares the project's tfjs-core instance: the tfjs packages npm puts in
@@ -83,6 +85,71 @@ const KEPT_NPM_CONFIG = new Set([
 ]);
 
 /** Peak disk use of a build: the wheel (270 MB) beside the unpacked library and packages (850 MB). */
+/**
+ * Our one change to tfjs-node's C++ binding (binding/tfjs_backend.cc, AssignOpAttr): attributes that are
+ * lists of strings or of types, which the stock binding rejects. TensorFlow's fused kernels need them
+ * (_FusedConv2D: fused_ops = ['BiasAdd', 'Relu'], TArgs = [float]); engine/native-ops.ts probes for it at
+ * run time, so a binding without the change (tfjs-node installed normally) still works, unfused.
+ * Bump BINDING_PATCH when the patch changes: a cached build made with another value is rebuilt.
+ */
+const BINDING_PATCH = 1;
+const BINDING_LIST_ATTRIBUTES = [
+  {
+    anchor: '    case TF_ATTR_STRING: {\n',
+    insert: `      if (IsArray(env, nstatus, &js_value)) {  // robustlab: list(string)
+        uint32_t length;
+        nstatus = napi_get_array_length(env, js_value, &length);
+        ENSURE_NAPI_OK(env, nstatus);
+        std::vector<std::string> strings(length);
+        std::vector<const void *> values(length);
+        std::vector<size_t> lengths(length);
+        for (uint32_t i = 0; i < length; ++i) {
+          napi_value element;
+          nstatus = napi_get_element(env, js_value, i, &element);
+          ENSURE_NAPI_OK(env, nstatus);
+          nstatus = GetStringParam(env, element, strings[i]);
+          ENSURE_NAPI_OK(env, nstatus);
+          values[i] = strings[i].data();
+          lengths[i] = strings[i].size();
+        }
+        TFE_OpSetAttrStringList(tfe_op, attr_name, values.data(), lengths.data(), static_cast<int>(length));
+        break;
+      }
+`,
+  },
+  {
+    anchor: '    case TF_ATTR_TYPE: {\n',
+    insert: `      if (IsArray(env, nstatus, &js_value)) {  // robustlab: list(type)
+        uint32_t length;
+        nstatus = napi_get_array_length(env, js_value, &length);
+        ENSURE_NAPI_OK(env, nstatus);
+        std::vector<TF_DataType> types(length);
+        for (uint32_t i = 0; i < length; ++i) {
+          napi_value element;
+          nstatus = napi_get_element(env, js_value, i, &element);
+          ENSURE_NAPI_OK(env, nstatus);
+          nstatus = napi_get_value_int32(env, element, reinterpret_cast<int32_t *>(&types[i]));
+          ENSURE_NAPI_OK(env, nstatus);
+        }
+        TFE_OpSetAttrTypeList(tfe_op, attr_name, types.data(), static_cast<int>(length));
+        break;
+      }
+`,
+  },
+];
+
+/** Applies BINDING_LIST_ATTRIBUTES to the binding source; returns false (source untouched) if it does not fit. */
+function patchBinding() {
+  const file = path.join(TFJS_NODE_DIR, 'binding', 'tfjs_backend.cc');
+  let source = fs.readFileSync(file, 'utf8');
+  for (const { anchor, insert } of BINDING_LIST_ATTRIBUTES) {
+    if (source.split(anchor).length !== 2) return false;
+    source = source.replace(anchor, anchor + insert);
+  }
+  fs.writeFileSync(file, source);
+  return true;
+}
+
 const NEEDED_DISK_MB = 1200;
 
 /** Child-process limits: an offline registry or index must fail, not hang an install. */
@@ -315,6 +382,12 @@ with zipfile.ZipFile(wheel) as z:
   });
   fs.rmSync(WHEEL_DIR, { recursive: true, force: true });
 
+  const patched = await step('added list attributes to the binding (for fused kernels)', async () => {
+    const ok = patchBinding();
+    if (!ok) log('binding source did not match the patch; building it unchanged (fused kernels stay off)');
+    return ok;
+  });
+
   // node-pre-gyp's --build-from-source is what tfjs-node's install.js ends in, minus its attempt to
   // download a prebuilt addon (pointless offline, and slow where DNS hangs). JOBS=max lets node-gyp
   // compile the binding's two sources in parallel.
@@ -330,6 +403,8 @@ with zipfile.ZipFile(wheel) as z:
     tfjsNodeDir: TFJS_NODE_REL,
     tfjsNodeVersion: TFJS_NODE_VERSION,
     tensorflowVersion: probed.tensorflowVersion,
+    bindingPatch: BINDING_PATCH,
+    listAttributes: patched,
     builtAt: new Date().toISOString(),
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
@@ -356,7 +431,7 @@ async function installedNormally() {
 /** Step 3: an earlier build that still loads. */
 async function cachedBuildWorks() {
   const status = readStatus();
-  if (!status?.ok || status.tfjsNodeVersion !== TFJS_NODE_VERSION) return null;
+  if (!status?.ok || status.tfjsNodeVersion !== TFJS_NODE_VERSION || status.bindingPatch !== BINDING_PATCH) return null;
   try {
     await probe(path.join(ROOT, status.tfjsNodeDir));
     return status;

@@ -9,6 +9,7 @@
  *          conv3x3 -> 1 channel, sigmoid (pixels live in [0, 1])
  */
 import * as tf from '@tensorflow/tfjs';
+import { convBiasRelu } from '../conv-relu.js';
 import { linear } from '../linear.js';
 import { addParam, glorot, param, type Parameters } from '../parameters.js';
 import type { SeededRandom } from '../random.js';
@@ -78,9 +79,9 @@ export function createMaskedImageModel(cfg: MaskedImageConfig, rng: SeededRandom
 /** Encoder features [B, featureDim] of images [B, H, W, 1]. `params` may be a fine-tuned copy. */
 export function encodeImages(model: MaskedImageModel, x: tf.Tensor4D, params: Parameters = model.params): tf.Tensor2D {
   const cfg = model.config;
-  let h = tf.relu(tf.add(tf.conv2d(x, param(params, 'enc.conv0.w') as tf.Tensor4D, 1, 'same'), param(params, 'enc.conv0.b'))) as tf.Tensor4D;
+  let h = convBiasRelu(x, param(params, 'enc.conv0.w'), param(params, 'enc.conv0.b'), 1);
   for (let i = 1; i <= cfg.depth; i++) {
-    h = tf.relu(tf.add(tf.conv2d(h, param(params, `enc.block${i}.w`) as tf.Tensor4D, 2, 'same'), param(params, `enc.block${i}.b`))) as tf.Tensor4D;
+    h = convBiasRelu(h, param(params, `enc.block${i}.w`), param(params, `enc.block${i}.b`), 2);
   }
   const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
   return tf.relu(linear(flat, param(params, 'enc.fc.w'), param(params, 'enc.fc.b')));
@@ -98,7 +99,7 @@ export function reconstructImages(model: MaskedImageModel, x: tf.Tensor4D): tf.T
   for (let i = cfg.depth; i >= 1; i--) {
     const s = sizes[i - 1]!;
     h = tf.image.resizeNearestNeighbor(h, [s, s]);
-    h = tf.relu(tf.add(tf.conv2d(h, param(p, `dec.block${i}.w`) as tf.Tensor4D, 1, 'same'), param(p, `dec.block${i}.b`))) as tf.Tensor4D;
+    h = convBiasRelu(h, param(p, `dec.block${i}.w`), param(p, `dec.block${i}.b`), 1);
   }
   return tf.sigmoid(tf.add(tf.conv2d(h, param(p, 'dec.out.w') as tf.Tensor4D, 1, 'same'), param(p, 'dec.out.b'))) as tf.Tensor4D;
 }

@@ -1,0 +1,36 @@
+/**
+ * One convolution layer of the image models: relu(conv2d(x, w, stride, 'same') + b), NHWC.
+ *
+ * On the native backend, where the binding passes list attributes (see native-ops), the forward pass is
+ * TensorFlow's one _FusedConv2D kernel, which adds the bias and applies ReLU while each output tile is
+ * still in cache, instead of writing the convolution out and reading it twice more (Add, Relu); the
+ * backward pass is ReluGrad, Conv2DBackpropInput, Conv2DBackpropFilter and BiasAddGrad. Elsewhere it is
+ * the tfjs composition, differentiated by tfjs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { convBiasReluGrads, fusedConv2dBiasRelu, fusedConvSupported } from './native-ops.js';
+
+type Forward = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
+type Layer = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+const fused = new Map<number, Layer>();
+
+/** The fused layer for one stride (customGrad functions take tensors only, so one per stride). */
+function fusedLayer(stride: number): Layer {
+  let layer = fused.get(stride);
+  if (!layer) {
+    layer = (tf.customGrad as unknown as (f: Forward) => Layer)((x, w, b, save) => {
+      const y = fusedConv2dBiasRelu(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, stride);
+      save([x, w, y]);
+      return { value: y, gradFunc: (dy, [x, w, y]) => convBiasReluGrads(dy as tf.Tensor4D, y as tf.Tensor4D, x as tf.Tensor4D, w as tf.Tensor4D, stride) };
+    });
+    fused.set(stride, layer);
+  }
+  return layer;
+}
+
+/** relu(conv2d(x, w, stride, 'same') + b) for x [B, H, W, Cin], w [3, 3, Cin, Cout], b [Cout]. */
+export function convBiasRelu(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor, stride: number): tf.Tensor4D {
+  if (fusedConvSupported()) return fusedLayer(stride)(x, w, b) as tf.Tensor4D;
+  return tf.relu(tf.add(tf.conv2d(x, w as tf.Tensor4D, stride, 'same'), b)) as tf.Tensor4D;
+}

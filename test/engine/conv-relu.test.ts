@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { initBackend } from '../../engine/backend.js';
+import { convBiasRelu } from '../../engine/conv-relu.js';
+import { fusedConvSupported } from '../../engine/native-ops.js';
+import { SeededRandom } from '../../engine/random.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const native = await initBackend('tensorflow').then(() => true, () => false);
+const status = native && fs.existsSync(path.join(ROOT, '.native/status.json')) ? JSON.parse(fs.readFileSync(path.join(ROOT, '.native/status.json'), 'utf8')) : null;
+
+function fixed(shape: number[], seed: number): number[] {
+  const r = new SeededRandom(seed);
+  return Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal());
+}
+
+/** Output and the gradients (x, w, b) of sum(convBiasRelu(x, w, b) * weights) on a backend. */
+async function layer(backend: 'tensorflow' | 'cpu', stride: number): Promise<Float32Array[]> {
+  await initBackend(backend);
+  const x = tf.tensor4d(fixed([2, 7, 7, 3], 1), [2, 7, 7, 3]);
+  const w = tf.tensor4d(fixed([3, 3, 3, 4], 2), [3, 3, 3, 4]);
+  const b = tf.tensor1d(fixed([4], 3));
+  const y = convBiasRelu(x, w, b, stride);
+  const weights = tf.tensor(fixed(y.shape, 4), y.shape);
+  const grads = tf.grads((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(convBiasRelu(x as tf.Tensor4D, w, b, stride), weights)))([x, w, b]);
+  const out = await Promise.all([y, ...grads].map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose([x, w, b, y, weights, ...grads]);
+  return out;
+}
+
+describe('conv + bias + ReLU layer', () => {
+  it.skipIf(!native)('the fused path is on exactly where the native build added list attributes', () => {
+    if (status?.ok) expect(fusedConvSupported()).toBe(status.listAttributes === true);
+  });
+
+  for (const stride of [1, 2]) {
+    it.skipIf(!native)(`native output and gradients equal the tfjs composition on cpu (stride ${stride})`, async () => {
+      const a = await layer('tensorflow', stride);
+      const b = await layer('cpu', stride);
+      a.forEach((x, i) => x.forEach((v, j) => expect(Math.abs(v - b[i]![j]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(b[i]![j]!)))));
+    });
+  }
+});
