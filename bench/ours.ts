@@ -12,6 +12,7 @@ import { createMaskedImageModel, reconstructionLoss } from '../engine/models/mas
 import { createMaskedTokenModel, maskedTokenLoss } from '../engine/models/masked-token-transformer.js';
 import { countParameters, type Parameters } from '../engine/parameters.js';
 import { SeededRandom } from '../engine/random.js';
+import { sparseSoftmaxCrossEntropy } from '../engine/sparse-cross-entropy.js';
 import { imageModelConfig, tokenModelConfig, type ImageShape, type WorkloadConfig } from './workloads.js';
 
 export interface Runnable {
@@ -89,10 +90,10 @@ export function buildOurs(config: WorkloadConfig): Runnable {
       const adam = new Adam(trainable, names, { lr: LR });
       const { batch: B, height: H } = config;
       const x = tf.randomUniform([B, H, H, 1]) as tf.Tensor4D;
-      const y = tf.tensor1d(Array.from({ length: B }, () => Math.floor(rng.next() * config.numClasses)), 'int32');
+      const y = tf.tensor1d(Array.from({ length: B }, () => Math.floor(rng.next() * config.numClasses)), 'int32') as tf.Tensor1D;
       return {
-        // As engine/finetune.ts: one-hot labels and softmax cross-entropy inside the objective.
-        step: () => adam.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y, config.numClasses), classifierLogits(classifier, x)) as tf.Scalar).dispose(),
+        // As engine/finetune.ts: mean sparse softmax cross-entropy of the logits against the labels.
+        step: () => adam.minimize(() => tf.mean(sparseSoftmaxCrossEntropy(classifierLogits(classifier, x), y))).dispose(),
         params: countParameters(trainable),
         dispose: () => {
           adam.dispose();

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/atomic-file.js';
+import { ROUNDS } from './timing.js';
 
 export interface Row {
   readonly backend: string;
@@ -66,6 +67,7 @@ export function markdown(rows: readonly Row[], m: Machine): string {
     `Measured ${m.date} on ${m.cpu}, ${m.cores} cores (load average at start: ${m.loadavg}).`,
     `${m.versions}. Threads: ${m.threads}.`,
     'Medians over the timed iterations after the same warm-up on both sides; ratio < 1 means we are faster.',
+    `Each row is timed in ${ROUNDS} alternating rounds of ours then PyTorch, so both see the same load (fewer rounds for rows with under ${ROUNDS} timed iterations or that reach wasm's time cap; the wasm rows re-time PyTorch in their own rounds, on as many iterations as wasm ran).`,
     'MFU = our GFLOP/s / the native backend\'s measured 1024^3 matMul GFLOP/s (the machine\'s practical ceiling).',
   ];
   for (const [backend, rs] of byBackend) {

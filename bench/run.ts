@@ -1,10 +1,14 @@
 /**
  * `npm run bench`: the experiments' workloads timed in robustlab and in PyTorch (CPU) side by side, in
- * one run: each of our measurements is followed at once by PyTorch's on identical shapes, batch sizes,
- * dtype (float32), thread count, warm-up and number of timed iterations. Prints a table of medians,
- * the ratio ours / PyTorch, our GFLOP/s and MFU (fraction of the native backend's measured 1024^3
- * matMul), first on the native `tensorflow` backend, then on `wasm` (same PyTorch numbers); writes
- * results/bench/bench-<date>.csv and results/bench/latest.md.
+ * one run, on identical shapes, batch sizes, dtype (float32), thread count, warm-up and number of timed
+ * iterations. Interleaved: the machine may be shared and its load drifts within seconds, so each row,
+ * after both sides' warm-up, is timed in ROUNDS (5) alternating rounds, each a block of our timed
+ * iterations followed at once by as many of PyTorch's (the worker keeps the row built between rounds;
+ * bench/timing.ts), and both sides see the same load. Prints a table of medians over all timed
+ * iterations, the ratio ours / PyTorch, our GFLOP/s and MFU (fraction of the native backend's measured
+ * 1024^3 matMul), first on the native `tensorflow` backend, then on `wasm`, whose rows stop at a time cap
+ * (so may run fewer rounds) and re-time PyTorch in their own rounds on as many iterations as ours ran;
+ * writes results/bench/bench-<date>.csv and results/bench/latest.md.
  *
  * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run),
  * --only=<part of a row name> (that row, plus the matMul ceiling).
@@ -22,11 +26,11 @@ import { initBackend, type BackendName } from '../engine/backend.js';
 import { projectRoot } from '../engine/project-root.js';
 import { buildOurs } from './ours.js';
 import { gflops, textTable, writeResults, type Machine, type Row } from './report.js';
-import { timeSteps } from './timing.js';
-import { TorchWorker, type TorchTiming } from './torch-side.js';
+import { timeRounds } from './timing.js';
+import { TorchWorker, type TorchRow } from './torch-side.js';
 import { workloads, type Workload } from './workloads.js';
 
-/** Per-row time cap on the slow `wasm` backend (timed runs; at least 3 are always taken). */
+/** Per-row time cap on the slow `wasm` backend (our timed runs; at least 2 are always taken). */
 const WASM_SECONDS_PER_ROW = 12;
 
 interface Flags {
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
   const torch = await TorchWorker.start(threads);
   if (typeof torch === 'string') console.log(`bench: ${torch}`);
   else console.log(`bench: PyTorch ${torch.info.torch} with ${torch.info.threads} threads (interop ${torch.info.interop})`);
-  const torchMs = new Map<string, TorchTiming>();
+  const worker = typeof torch === 'string' ? null : torch;
 
   const rows: Row[] = [];
   let ceiling = Number.NaN;
@@ -96,28 +100,28 @@ async function main(): Promise<void> {
     const backendRows: Row[] = [];
     for (const w of list) {
       const ours = buildOurs(w.config);
+      const theirs = worker === null ? null : await buildTorch(worker, w);
       let timing;
       try {
-        timing = native ? timeSteps(ours.step, w) : timeSteps(ours.step, { warmup: 1, iters: w.iters, maxSeconds: WASM_SECONDS_PER_ROW, minIters: 2 });
+        timing = await timeRounds(ours.step, theirs?.time ?? null, native ? w : { warmup: 1, iters: w.iters, maxSeconds: WASM_SECONDS_PER_ROW, minIters: 2 });
       } finally {
         ours.dispose();
+        await theirs?.dispose();
       }
-      let theirs = torchMs.get(w.name) ?? null;
-      if (theirs === null && typeof torch !== 'string') theirs = await runTorch(torch, w, timing.samplesMs.length);
-      if (theirs !== null) {
-        torchMs.set(w.name, theirs);
-        if (theirs.params !== ours.params) throw new Error(`bench: ${w.name}: parameter counts differ (ours ${ours.params}, PyTorch ${theirs.params}); the mirror in bench/torch/models.py is wrong`);
-      }
-      if (w.config.kind === 'matmul' && (native || !Number.isFinite(ceiling))) ceiling = w.flops / (timing.medianMs * 1e6);
+      if (timing.rivalError !== null) console.log(`  ${w.name}: PyTorch failed: ${timing.rivalError}`);
+      if (theirs !== null && theirs.params !== ours.params) throw new Error(`bench: ${w.name}: parameter counts differ (ours ${ours.params}, PyTorch ${theirs.params}); the mirror in bench/torch/models.py is wrong`);
+      const oursMs = timing.ours.medianMs;
+      const torchMs = timing.rival?.medianMs ?? null;
+      if (w.config.kind === 'matmul' && (native || !Number.isFinite(ceiling))) ceiling = w.flops / (oursMs * 1e6);
       const row: Row = {
         backend,
         name: w.name,
-        iters: timing.samplesMs.length,
-        oursMs: timing.medianMs,
-        torchMs: theirs?.medianMs ?? null,
+        iters: timing.ours.samplesMs.length,
+        oursMs,
+        torchMs,
         flops: w.flops,
         ceilingGflops: ceiling,
-        note: note(w, timing.medianMs, theirs?.medianMs ?? null, ours.params),
+        note: note(w, oursMs, torchMs, ours.params),
       };
       backendRows.push(row);
       const vs = row.torchMs === null ? '' : `, torch ${row.torchMs.toFixed(2)} ms (ours/torch ${(row.oursMs / row.torchMs).toFixed(2)})`;
@@ -146,9 +150,10 @@ async function main(): Promise<void> {
   console.log(`\nbench: load average at end ${machine.loadavg}; wrote ${paths.join(', ')} in ${elapsed}`);
 }
 
-async function runTorch(torch: TorchWorker, w: Workload, iters: number): Promise<TorchTiming | null> {
+/** PyTorch's side of a row, built and warmed up in the worker; null (printed beside the row) if that fails. */
+async function buildTorch(torch: TorchWorker, w: Workload): Promise<TorchRow | null> {
   try {
-    return await torch.run(w, iters);
+    return await torch.build(w);
   } catch (e) {
     console.log(`  ${w.name}: PyTorch failed: ${(e as Error).message}`);
     return null;

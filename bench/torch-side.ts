@@ -1,7 +1,7 @@
 /**
  * The PyTorch side: a long-lived Python worker (bench/torch/server.py) in .venv-bench, driven one JSON
- * line per workload, so each of our measurements is followed at once by PyTorch's on the same machine
- * load. scripts/setup-bench.sh creates the venv (idempotent) the first time. When no PyTorch can be had
+ * line per request: each row is built (and warmed up) once, then timed in blocks that alternate with
+ * ours, so both sides see the same machine load, then disposed. scripts/setup-bench.sh creates the venv (idempotent) the first time. When no PyTorch can be had
  * the bench says so in one line and prints our side alone.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { projectRoot } from '../engine/project-root.js';
-import { median, type Timing } from './timing.js';
 import type { Workload } from './workloads.js';
 
 export interface TorchInfo {
@@ -19,8 +18,14 @@ export interface TorchInfo {
   readonly interop: number;
 }
 
-export interface TorchTiming extends Timing {
+/** One workload built in the worker; the worker holds one at a time. */
+export interface TorchRow {
+  /** Trainable parameters of PyTorch's mirror (must equal ours). */
   readonly params: number;
+  /** Times `n` more iterations; throws with PyTorch's error. */
+  readonly time: (n: number) => Promise<number[]>;
+  /** Drops the row in the worker (errors ignored: a dead worker holds nothing). */
+  readonly dispose: () => Promise<void>;
 }
 
 /**
@@ -41,6 +46,8 @@ type Reply = { ok: true; [key: string]: unknown } | { ok: false; error: string }
 export class TorchWorker {
   private readonly waiting: ((r: Reply) => void)[] = [];
   private stderrTail = '';
+  /** Why the worker is gone (later requests fail at once with it), or null while it runs. */
+  private exited: string | null = null;
 
   /** Versions and thread counts the worker reported. */
   info: TorchInfo = { torch: '', numpy: '', threads: 0, interop: 0 };
@@ -65,7 +72,8 @@ export class TorchWorker {
     createInterface({ input: child.stdout }).on('line', (line) => worker.waiting.shift()?.(JSON.parse(line) as Reply));
     child.stderr.on('data', (d: Buffer) => (worker.stderrTail = (worker.stderrTail + d.toString()).slice(-2000)));
     child.on('exit', () => {
-      for (const w of worker.waiting.splice(0)) w({ ok: false, error: `PyTorch worker exited: ${worker.stderrTail.trim().split('\n').pop() ?? ''}` });
+      const error = (worker.exited = `PyTorch worker exited: ${worker.stderrTail.trim().split('\n').pop() ?? ''}`);
+      for (const w of worker.waiting.splice(0)) w({ ok: false, error });
     });
     const hello = await worker.request({ op: 'hello', threads });
     if (!hello.ok) {
@@ -77,18 +85,27 @@ export class TorchWorker {
   }
 
   private request(msg: object): Promise<Reply> {
+    if (this.exited !== null) return Promise.resolve({ ok: false, error: this.exited });
     return new Promise((resolve) => {
       this.waiting.push(resolve);
       this.child.stdin.write(JSON.stringify(msg) + '\n');
     });
   }
 
-  /** Runs a workload with the same warm-up and iteration count as ours; throws with PyTorch's error. */
-  async run(w: Workload, iters: number): Promise<TorchTiming> {
-    const r = await this.request({ op: 'run', name: w.name, config: w.config, warmup: w.warmup, iters });
+  private async call(msg: object): Promise<Record<string, unknown>> {
+    const r = await this.request(msg);
     if (!r.ok) throw new Error(r.error);
-    const samplesMs = r['samplesMs'] as number[];
-    return { samplesMs, medianMs: median(samplesMs), params: r['params'] as number };
+    return r;
+  }
+
+  /** Builds a workload in the worker and runs the same warm-up there as ours; throws with PyTorch's error. */
+  async build(w: Workload): Promise<TorchRow> {
+    const r = await this.call({ op: 'build', name: w.name, config: w.config, warmup: w.warmup });
+    return {
+      params: r['params'] as number,
+      time: async (iters) => (await this.call({ op: 'time', iters }))['samplesMs'] as number[],
+      dispose: async () => void (await this.request({ op: 'dispose' })),
+    };
   }
 
   close(): void {

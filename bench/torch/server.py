@@ -1,11 +1,15 @@
 """PyTorch side of `npm run bench`: a line-protocol worker driven by bench/torch-side.ts.
 
-Why a long-lived worker: the bench interleaves each of our measurements with PyTorch's on the same
-workload, so both see the same machine load (the machine may be shared); importing torch once keeps
-that cheap. Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
+Why a long-lived worker: the bench times each row in rounds that alternate a block of our iterations
+with a block of PyTorch's on the same workload, so both see the same machine load (the machine may be
+shared); the worker keeps the row's model and inputs between rounds, and importing torch once keeps
+all this cheap. Protocol: one JSON object per line on stdin, one JSON reply per line on stdout.
   {"op": "hello", "threads": T}                 -> {"ok": true, "torch": ..., "numpy": ..., "threads": T, "interop": ...}
-  {"op": "run", "name": N, "config": {...}, "warmup": W, "iters": I}
-                                                -> {"ok": true, "name": N, "samplesMs": [...], "params": P}
+  {"op": "build", "name": N, "config": {...}, "warmup": W}
+                                                -> {"ok": true, "name": N, "params": P}   (builds the row, runs W untimed steps)
+  {"op": "time", "iters": I}                    -> {"ok": true, "samplesMs": [...]}       (I timed steps of the built row)
+  {"op": "dispose"}                             -> {"ok": true}                            (drops the built row)
+One row is built at a time; "build" replaces the previous one.
 Errors reply {"ok": false, "error": "..."}; the worker keeps serving.
 Every workload is float32 and has the shapes and batch sizes that the TypeScript side sends.
 """
@@ -117,20 +121,26 @@ def matmul(c):
 WORKLOADS = {"image-train": image_train, "mlm-train": mlm_train, "classifier-train": classifier_train, "certify": certify, "matmul": matmul}
 
 
-def run(msg):
-    kind = msg["config"]["kind"]
-    step, params = WORKLOADS[kind](msg["config"])
+def build(msg):
+    """The row's step, built with seed 0 and warmed up."""
+    torch.manual_seed(0)
+    step, params = WORKLOADS[msg["config"]["kind"]](msg["config"])
     for _ in range(msg["warmup"]):
         step()
+    return step, params
+
+
+def time_steps(step, iters):
     samples = []
-    for _ in range(msg["iters"]):
+    for _ in range(iters):
         t0 = time.perf_counter()
         step()
         samples.append((time.perf_counter() - t0) * 1000)
-    return {"ok": True, "name": msg["name"], "samplesMs": samples, "params": params}
+    return samples
 
 
 def main():
+    step = None  # the built row's step, kept between its rounds
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -141,9 +151,17 @@ def main():
                 import numpy
 
                 reply = {"ok": True, "torch": torch.__version__, "numpy": numpy.__version__, "threads": torch.get_num_threads(), "interop": torch.get_num_interop_threads()}
-            elif msg["op"] == "run":
-                torch.manual_seed(0)
-                reply = run(msg)
+            elif msg["op"] == "build":
+                step = None  # a failed build leaves no row behind
+                step, params = build(msg)
+                reply = {"ok": True, "name": msg["name"], "params": params}
+            elif msg["op"] == "time":
+                if step is None:
+                    raise RuntimeError("no row built")
+                reply = {"ok": True, "samplesMs": time_steps(step, msg["iters"])}
+            elif msg["op"] == "dispose":
+                step = None  # a failed build leaves no row behind
+                reply = {"ok": True}
             else:
                 reply = {"ok": False, "error": f"unknown op {msg['op']}"}
         except Exception as e:  # reported to the TypeScript side, which prints it beside the row
