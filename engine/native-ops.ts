@@ -172,11 +172,14 @@ export function fusedConvSupported(): boolean {
   return fusedConv;
 }
 
-/** The three gradients of relu(conv2d(x, w) + b) given dy and the layer's output y (native kernels). */
-export function convBiasReluGrads(dy: tf.Tensor4D, y: tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D, stride: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D] {
+/**
+ * The three gradients of relu(conv2d(x, w) + b) given dy and the layer's output y (native kernels);
+ * with `inputGradient` false, zeros stand for x's (x is data).
+ */
+export function convBiasReluGrads(dy: tf.Tensor4D, y: tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D, stride: number, inputGradient: boolean): [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D] {
   const nb = nativeBackend();
   const dz = nb.executeSingleOutput('ReluGrad', [typeAttr('T', 'float32')], [dy, y]);
-  const dx = tf.tidy(() => nb.executeSingleOutput('Conv2DBackpropInput', convAttrs(stride), [tf.tensor1d(x.shape, 'int32'), w, dz]));
+  const dx = inputGradient ? tf.tidy(() => nb.executeSingleOutput('Conv2DBackpropInput', convAttrs(stride), [tf.tensor1d(x.shape, 'int32'), w, dz])) : tf.zerosLike(x);
   const dw = tf.tidy(() => nb.executeSingleOutput('Conv2DBackpropFilter', convAttrs(stride), [x, tf.tensor1d(w.shape, 'int32'), dz]));
   const db = nb.executeSingleOutput('BiasAddGrad', [typeAttr('T', 'float32')], [dz]);
   dz.dispose();

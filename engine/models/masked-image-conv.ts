@@ -79,7 +79,7 @@ export function createMaskedImageModel(cfg: MaskedImageConfig, rng: SeededRandom
 /** Encoder features [B, featureDim] of images [B, H, W, 1]. `params` may be a fine-tuned copy. */
 export function encodeImages(model: MaskedImageModel, x: tf.Tensor4D, params: Parameters = model.params): tf.Tensor2D {
   const cfg = model.config;
-  let h = convBiasRelu(x, param(params, 'enc.conv0.w'), param(params, 'enc.conv0.b'), 1);
+  let h = convBiasRelu(x, param(params, 'enc.conv0.w'), param(params, 'enc.conv0.b'), 1, true);
   for (let i = 1; i <= cfg.depth; i++) {
     h = convBiasRelu(h, param(params, `enc.block${i}.w`), param(params, `enc.block${i}.b`), 2);
   }
