@@ -25,8 +25,13 @@ export interface Runnable {
 
 const LR = 1e-3;
 
+export interface BuildOptions {
+  /** Adam's implementation (engine/adam.ts); the bench uses the default, bench/prototypes.ts compares. */
+  readonly adamKernel?: 'fused' | 'ops';
+}
+
 /** Builds our side of a workload on the active backend. */
-export function buildOurs(config: WorkloadConfig): Runnable {
+export function buildOurs(config: WorkloadConfig, options: BuildOptions = {}): Runnable {
   const rng = new SeededRandom(0);
   switch (config.kind) {
     case 'matmul': {
@@ -36,7 +41,7 @@ export function buildOurs(config: WorkloadConfig): Runnable {
     }
     case 'image-train': {
       const model = createMaskedImageModel(imageModelConfig(config), rng);
-      const adam = new Adam(model.params, [...model.params.keys()], { lr: LR });
+      const adam = new Adam(model.params, [...model.params.keys()], { lr: LR, kernel: options.adamKernel });
       const { batch: B, height: H } = config;
       const clean = tf.randomUniform([B, H, H, 1]) as tf.Tensor4D;
       const keep = patchKeep(B, H, config.patch, config.maskRatio);
@@ -52,7 +57,7 @@ export function buildOurs(config: WorkloadConfig): Runnable {
     }
     case 'mlm-train': {
       const model = createMaskedTokenModel(tokenModelConfig(config), rng);
-      const adam = new Adam(model.params, [...model.params.keys()], { lr: LR });
+      const adam = new Adam(model.params, [...model.params.keys()], { lr: LR, kernel: options.adamKernel });
       const { batch: B, seqLen: L, maskedPerSequence: M } = config;
       const tokens = new Int32Array(B * L);
       for (let i = 0; i < tokens.length; i++) tokens[i] = 2 + Math.floor(rng.next() * (config.vocabSize - 2));
@@ -87,7 +92,7 @@ export function buildOurs(config: WorkloadConfig): Runnable {
     }
     case 'classifier-train': {
       const { classifier, trainable, names } = imageClassifier(config, config.numClasses, rng);
-      const adam = new Adam(trainable, names, { lr: LR });
+      const adam = new Adam(trainable, names, { lr: LR, kernel: options.adamKernel });
       const { batch: B, height: H } = config;
       const x = tf.randomUniform([B, H, H, 1]) as tf.Tensor4D;
       const y = tf.tensor1d(Array.from({ length: B }, () => Math.floor(rng.next() * config.numClasses)), 'int32') as tf.Tensor1D;

@@ -3,6 +3,9 @@
  * workload of the bench, runs `steps` iterations under `tf.profile` and prints kernel time summed by
  * kernel name (largest first), the share of the step wall time the kernels account for (the rest is
  * JavaScript: autodiff bookkeeping, tensor creation, op dispatch), and the kernel count per step.
+ * Kernels the engine runs straight through the native binding are not seen one by one: a hand-written
+ * layer's forward pass shows as one entry (named after its custom-gradient scope), and its backward
+ * kernels and Adam's fused updates appear only in the wall time.
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
