@@ -4,7 +4,8 @@
  *
  * Measured A/B on 2 cores: ReluGrad makes the masked-image step 1.19-1.29x and the classifier step
  * 1.26-1.83x faster (tfjs-node otherwise runs ReLU's gradient as IsNan + Greater + 2 Fill + 2 Select + Mul);
- * ResourceApplyAdam makes the MLM step 1.22x and the masked-image step 1.09x faster, bit-identical.
+ * ResourceApplyAdam makes the MLM step 1.10-1.22x and the classifier step 1.13x faster, bit-identical
+ * (bench/prototypes.ts); the fused convolution's numbers are below.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -45,6 +46,14 @@ export function typeAttr(name: string, dtype: 'float32' | 'int32'): NativeAttr {
   return { name, type: binding.TF_ATTR_TYPE, value: dtype === 'float32' ? binding.TF_FLOAT : binding.TF_INT32 };
 }
 
+/** Attributes of the other kinds the engine passes (lists need the binding change in setup-native). */
+const attr = {
+  bool: (name: string, value: boolean): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_BOOL, value }),
+  int: (name: string, value: number | number[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_INT, value }),
+  str: (name: string, value: string | string[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_STRING, value }),
+  shape: (name: string, value: readonly number[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_SHAPE, value: [...value] }),
+};
+
 let reluGradRegistered = false;
 
 /**
@@ -75,13 +84,12 @@ export class NativeVariable {
   readonly handle: tf.Tensor;
 
   constructor(readonly shape: readonly number[], init?: tf.Tensor) {
-    const { binding } = nativeBackend();
     this.handle = nativeBackend().executeSingleOutput('VarHandleOp', [
-      { name: 'container', type: binding.TF_ATTR_STRING, value: '' },
+      attr.str('container', ''),
       // TensorFlow's ResourceHandle::ANONYMOUS_NAME: a variable no other handle can name.
-      { name: 'shared_name', type: binding.TF_ATTR_STRING, value: 'cd2c89b7-88b7-44c8-ad83-06c2a9158347' },
+      attr.str('shared_name', 'cd2c89b7-88b7-44c8-ad83-06c2a9158347'),
       typeAttr('dtype', 'float32'),
-      { name: 'shape', type: binding.TF_ATTR_SHAPE, value: [...shape] },
+      attr.shape('shape', shape),
     ], []);
     this.write(init ?? tf.zeros([...shape]), init === undefined);
   }
@@ -130,12 +138,6 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, tra
   if (!onNativeBackend()) return tf.matMul(a, b, transposeA, transposeB);
   return nativeBackend().executeSingleOutput('MatMul', [typeAttr('T', 'float32'), attr.bool('transpose_a', transposeA), attr.bool('transpose_b', transposeB)], [a, b]) as tf.Tensor2D;
 }
-
-const attr = {
-  bool: (name: string, value: boolean): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_BOOL, value }),
-  int: (name: string, value: number | number[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_INT, value }),
-  str: (name: string, value: string | string[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_STRING, value }),
-};
 
 function convAttrs(stride: number): NativeAttr[] {
   return [typeAttr('T', 'float32'), attr.int('strides', [1, stride, stride, 1]), attr.str('padding', 'SAME')];
