@@ -1,8 +1,9 @@
 /**
  * The PyTorch side: a long-lived Python worker (bench/torch/server.py) in .venv-bench, driven one JSON
  * line per request: each row is built (and warmed up) once, then timed in blocks that alternate with
- * ours, so both sides see the same machine load, then disposed. scripts/setup-bench.sh creates the venv (idempotent) the first time. When no PyTorch can be had
- * the bench says so in one line and prints our side alone.
+ * ours, so both sides see the same machine load, then disposed. scripts/setup-bench.sh creates the venv
+ * (idempotent) the first time. When no PyTorch can be had the bench says so in one line and prints our
+ * side alone.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';

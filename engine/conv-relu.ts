@@ -8,9 +8,9 @@
  * the tfjs composition, differentiated by tfjs.
  */
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient.js';
 import { convBiasReluGrads, fusedConv2dBiasRelu, fusedConvSupported } from './native-ops.js';
 
-type Forward = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
 type Layer = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 const fused = new Map<string, Layer>();
@@ -24,7 +24,7 @@ function fusedLayer(stride: number, input: boolean): Layer {
   const key = `${stride}:${input}`;
   let layer = fused.get(key);
   if (!layer) {
-    layer = (tf.customGrad as unknown as (f: Forward) => Layer)((x, w, b, save) => {
+    layer = customGradient<[tf.Tensor, tf.Tensor, tf.Tensor]>((x, w, b, save) => {
       const y = fusedConv2dBiasRelu(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, stride);
       save([x, w, y]);
       return { value: y, gradFunc: (dy, [x, w, y]) => convBiasReluGrads(dy as tf.Tensor4D, y as tf.Tensor4D, x as tf.Tensor4D, w as tf.Tensor4D, stride, !input) };

@@ -6,12 +6,11 @@
  * 9 kernels forward and 12 backward, where tfjs's autodiff of the same formula takes about 35.
  */
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient.js';
 
 export const LAYER_NORM_EPSILON = 1e-5;
 
-type Forward = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
-
-const normalise = (tf.customGrad as unknown as (f: Forward) => (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor)((x, g, b, save) => {
+const normalise = customGradient<[tf.Tensor, tf.Tensor, tf.Tensor]>((x, g, b, save) => {
   const centred = tf.sub(x, tf.mean(x, -1, true));
   const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), LAYER_NORM_EPSILON));
   const xhat = tf.mul(centred, rstd);

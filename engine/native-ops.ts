@@ -171,7 +171,7 @@ function runFusedConv(kernel: (typeof FUSED_CONV_KERNELS)[number], x: tf.Tensor4
  * binding it builds. Call only where `fusedConvSupported()`.
  */
 export function fusedConv2dBiasRelu(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, stride: number): tf.Tensor4D {
-  if (!fusedConvSupported() || !fusedConv) throw new Error('fusedConv2dBiasRelu: no fused convolution kernel runs here');
+  if (!fusedConv) throw new Error('fusedConv2dBiasRelu: call only where fusedConvSupported()');
   return runFusedConv(fusedConv, x, w, b, stride);
 }
 

@@ -9,10 +9,9 @@
  * Eigen generator evaluates the row reductions serially) and more for -sum(logSoftmax * oneHot).
  */
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient.js';
 
-type Forward = (logits: tf.Tensor, targets: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
-
-const crossEntropy = (tf.customGrad as unknown as (f: Forward) => (logits: tf.Tensor, targets: tf.Tensor) => tf.Tensor)((logits, targets, save) => {
+const crossEntropy = customGradient<[tf.Tensor, tf.Tensor]>((logits, targets, save) => {
   const shifted = tf.sub(logits, tf.max(logits, 1, true));
   const e = tf.exp(shifted);
   const total = tf.sum(e, 1, true);

@@ -9,6 +9,7 @@
  * The float64 host versions of the same formulas are in softmax-weights.ts (used by theory/ and tests).
  */
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from './custom-gradient.js';
 
 export type WeightingMethod = 'average' | 'softmax' | 'group-dro';
 
@@ -20,9 +21,7 @@ export interface WeightingConfig {
 }
 
 /** Identity in the forward pass, zero gradient: the weights are data, not part of the graph. */
-type Unary = (x: tf.Tensor) => tf.Tensor;
-type CustomGradient = (f: (x: tf.Tensor) => { value: tf.Tensor; gradFunc: Unary }) => Unary;
-export const stopGradient: Unary = (tf.customGrad as unknown as CustomGradient)((x) => ({ value: tf.clone(x), gradFunc: (dy) => tf.zerosLike(dy) }));
+export const stopGradient: (x: tf.Tensor) => tf.Tensor = customGradient<[tf.Tensor]>((x) => ({ value: tf.clone(x), gradFunc: (dy) => tf.zerosLike(dy) }));
 
 export interface WeightedObjective {
   /** Scalar to minimise. */
