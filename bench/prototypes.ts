@@ -1,9 +1,11 @@
 /**
- * `node dist/bench/prototypes.js [--iters=20]`: engine choices measured A/B on the native backend. Each
+ * `node dist/bench/prototypes.js [--iters=20] [--only=fused,adam,cert-batch]`: engine choices measured A/B on the native backend. Each
  * candidate is timed interleaved with the baseline (baseline step, candidate step, ...) so that both see
  * the same machine load; medians of each are printed with the speed-up. Nothing here changes the engine.
  *
  * Candidates:
+ * - fused: the MLM and classifier steps with our fused kernels (engine/fused-kernels.ts: layer norm, GELU,
+ *   cross-entropy) against the tfjs compositions, on one model (switched per step).
  * - adam: the bench's training steps with Adam's fused ResourceApplyAdam kernel (the default on the native
  *   backend) against the same update in tfjs ops (`kernel: 'ops'`, 12 kernels per parameter).
  * - cert-batch: certification's 1000 noisy passes in batches of 250 instead of one batch of 1000.
@@ -15,6 +17,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { initBackend } from '../engine/backend.js';
+import { setFusedKernels } from '../engine/fused-kernels.js';
 import { buildOurs } from './ours.js';
 import { median } from './timing.js';
 import { workloads } from './workloads.js';
@@ -37,19 +40,30 @@ function ab(name: string, base: () => void, cand: () => void, iters: number): vo
 
 async function main(): Promise<void> {
   const iters = Number(process.argv.find((a) => a.startsWith('--iters='))?.slice(8) ?? '20');
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? ['fused', 'adam', 'cert-batch'];
   process.env['TF_NUM_INTRAOP_THREADS'] ??= String(availableParallelism());
   process.env['TF_NUM_INTEROP_THREADS'] ??= String(availableParallelism());
   await initBackend('tensorflow');
   for (const w of workloads()) {
     const c = w.config;
-    if (c.kind === 'image-train' || c.kind === 'mlm-train' || c.kind === 'classifier-train') {
+    if (only.includes('fused') && (c.kind === 'mlm-train' || c.kind === 'classifier-train')) {
+      const r = buildOurs(c);
+      const withFused = (on: boolean) => () => {
+        setFusedKernels(on);
+        r.step();
+      };
+      ab(`fused (our kernels vs tfjs ops): ${w.name}`, withFused(false), withFused(true), iters);
+      setFusedKernels(true);
+      r.dispose();
+    }
+    if (only.includes('adam') && (c.kind === 'image-train' || c.kind === 'mlm-train' || c.kind === 'classifier-train')) {
       const base = buildOurs(c, { adamKernel: 'ops' });
       const cand = buildOurs(c);
       ab(`adam (fused kernel vs tfjs ops): ${w.name}`, base.step, cand.step, iters);
       base.dispose();
       cand.dispose();
     }
-    if (c.kind === 'certify') {
+    if (only.includes('cert-batch') && c.kind === 'certify') {
       const base = buildOurs(c);
       const cand = buildOurs({ ...c, batch: 250 });
       ab(`cert-batch: ${w.name} (4 x 250)`, base.step, () => { for (let i = 0; i < 4; i++) cand.step(); }, Math.ceil(iters / 2));

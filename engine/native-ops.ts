@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 
 interface NativeBinding {
   TF_ATTR_BOOL: number;
+  TF_ATTR_FLOAT: number;
   TF_ATTR_INT: number;
   TF_ATTR_STRING: number;
   TF_ATTR_SHAPE: number;
@@ -47,9 +48,10 @@ export function typeAttr(name: string, dtype: 'float32' | 'int32'): NativeAttr {
 }
 
 /** Attributes of the other kinds the engine passes (lists need the binding change in setup-native). */
-const attr = {
+export const attr = {
   bool: (name: string, value: boolean): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_BOOL, value }),
   int: (name: string, value: number | number[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_INT, value }),
+  float: (name: string, value: number): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_FLOAT, value }),
   str: (name: string, value: string | string[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_STRING, value }),
   shape: (name: string, value: readonly number[]): NativeAttr => ({ name, type: nativeBackend().binding.TF_ATTR_SHAPE, value: [...value] }),
 };

@@ -12,10 +12,12 @@
  *
  * Guarantees:
  * - Where tfjs-node installed normally (a machine with internet), it does nothing.
- * - The binding is built with one addition, list attributes (see BINDING_LIST_ATTRIBUTES), so that
- *   TensorFlow's fused kernels can be called.
+ * - The binding is built with two additions: list attributes (see BINDING_LIST_ATTRIBUTES), so that
+ *   TensorFlow's fused kernels can be called, and robustlab's own fused kernels
+ *   (engine/native/fused-kernels.cc, compiled into the binding, which registers them into TensorFlow).
  * - `.native/status.json` is written atomically on every build attempt: `{ ok: true, tfjsNodeDir,
- *   tfjsNodeVersion, tensorflowVersion, bindingPatch, listAttributes, builtAt, seconds }` only after a child process has loaded
+ *   tfjsNodeVersion, tensorflowVersion, bindingPatch, listAttributes, fusedKernels, fusedKernelsHash,
+ *   builtAt, seconds }` only after a child process has loaded
  *   the build, seen the project's own tfjs switch to the `tensorflow` backend, and checked a
  *   256x256 matMul against the `cpu` backend; otherwise `{ ok: false, reason }`.
  * - The built tfjs-node shares the project's tfjs-core instance: the tfjs packages npm puts in
@@ -27,6 +29,7 @@
  * Plain Node ESM with built-ins only: it runs before anything of the project is compiled.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -92,7 +95,7 @@ const KEPT_NPM_CONFIG = new Set([
  * run time, so a binding without the change (tfjs-node installed normally) still works, unfused.
  * Bump BINDING_PATCH when the patch changes: a cached build made with another value is rebuilt.
  */
-const BINDING_PATCH = 1;
+const BINDING_PATCH = 2;
 const BINDING_LIST_ATTRIBUTES = [
   {
     anchor: '    case TF_ATTR_STRING: {\n',
@@ -137,6 +140,27 @@ const BINDING_LIST_ATTRIBUTES = [
 `,
   },
 ];
+
+/** Our kernels' source, and the binding.gyp change that compiles it into the binding. */
+const FUSED_KERNELS_SOURCE = path.join(ROOT, 'engine', 'native', 'fused-kernels.cc');
+const GYP_SOURCES_ANCHOR = "      'binding/tfjs_binding.cc'\n    ],\n";
+// -fopenmp-simd: the `omp simd` reductions vectorise; -fno-trapping-math: so do fast_exp's clamps.
+const GYP_SOURCES_PATCHED = "      'binding/tfjs_binding.cc',\n      'binding/robustlab_fused_kernels.cc'\n    ],\n    'cflags_cc': ['-fopenmp-simd', '-fno-trapping-math'],\n";
+
+/** Hash of the kernels' source: a cached build made from another version is rebuilt. */
+function fusedKernelsHash() {
+  return createHash('sha256').update(fs.readFileSync(FUSED_KERNELS_SOURCE)).digest('hex').slice(0, 16);
+}
+
+/** Adds engine/native/fused-kernels.cc to the binding's sources; returns false (untouched) if binding.gyp does not fit. */
+function addFusedKernels() {
+  const gyp = path.join(TFJS_NODE_DIR, 'binding.gyp');
+  const source = fs.readFileSync(gyp, 'utf8');
+  if (source.split(GYP_SOURCES_ANCHOR).length !== 2) return false;
+  fs.copyFileSync(FUSED_KERNELS_SOURCE, path.join(TFJS_NODE_DIR, 'binding', 'robustlab_fused_kernels.cc'));
+  fs.writeFileSync(gyp, source.replace(GYP_SOURCES_ANCHOR, GYP_SOURCES_PATCHED));
+  return true;
+}
 
 /** Applies BINDING_LIST_ATTRIBUTES to the binding source; returns false (source untouched) if it does not fit. */
 function patchBinding() {
@@ -387,6 +411,11 @@ with zipfile.ZipFile(wheel) as z:
     if (!ok) log('binding source did not match the patch; building it unchanged (fused kernels stay off)');
     return ok;
   });
+  const withKernels = await step("added robustlab's fused kernels to the binding", async () => {
+    const ok = addFusedKernels();
+    if (!ok) log('binding.gyp did not match; building without our fused kernels (the engine uses tfjs ops)');
+    return ok;
+  });
 
   // node-pre-gyp's --build-from-source is what tfjs-node's install.js ends in, minus its attempt to
   // download a prebuilt addon (pointless offline, and slow where DNS hangs). JOBS=max lets node-gyp
@@ -405,6 +434,8 @@ with zipfile.ZipFile(wheel) as z:
     tensorflowVersion: probed.tensorflowVersion,
     bindingPatch: BINDING_PATCH,
     listAttributes: patched,
+    fusedKernels: withKernels,
+    fusedKernelsHash: withKernels ? fusedKernelsHash() : null,
     builtAt: new Date().toISOString(),
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
@@ -432,6 +463,7 @@ async function installedNormally() {
 async function cachedBuildWorks() {
   const status = readStatus();
   if (!status?.ok || status.tfjsNodeVersion !== TFJS_NODE_VERSION || status.bindingPatch !== BINDING_PATCH) return null;
+  if (status.fusedKernels && status.fusedKernelsHash !== fusedKernelsHash()) return null;
   try {
     await probe(path.join(ROOT, status.tfjsNodeDir));
     return status;

@@ -4,6 +4,7 @@
  * MLP, a final LayerNorm, and masked-token logits through the tied input embedding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gelu } from '../gelu.js';
 import { layerNorm } from '../layer-norm.js';
 import { linear } from '../linear.js';
 import { sparseSoftmaxCrossEntropy } from '../sparse-cross-entropy.js';
@@ -53,11 +54,6 @@ export function createMaskedTokenModel(cfg: MaskedTokenConfig, rng: SeededRandom
   const encoderNames = [...p.keys()];
   addParam(p, 'mlm.b', tf.zeros([cfg.vocabSize]));
   return { kind: 'masked-token-transformer', config: cfg, params: p, encoderNames };
-}
-
-/** GELU, sigmoid approximation x * sigmoid(1.702 x) (Hendrycks & Gimpel): one fused-friendly op pair. */
-function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
 }
 
 /**
