@@ -27,7 +27,7 @@ const LR = 1e-3;
 
 export interface BuildOptions {
   /** Adam's implementation (engine/adam.ts); the bench uses the default, bench/prototypes.ts compares. */
-  readonly adamKernel?: 'fused' | 'ops';
+  readonly adamKernel?: 'fused' | 'resource' | 'ops';
 }
 
 /** Builds our side of a workload on the active backend. */

@@ -3,15 +3,18 @@
  * state (step count and moments, keyed by parameter name) goes into checkpoints by name and a
  * resumed run continues with exactly the same updates.
  *
- * Two implementations of the same update, chosen by backend when the optimizer is made:
- * - native (tfjs-node): the moments live in TensorFlow resource variables and each parameter takes one
- *   fused `ResourceApplyAdam` kernel (plus a buffer hand-over in and a read out), instead of 12
- *   element-wise kernels and 12 passes over memory;
+ * Three implementations of the same update, chosen by backend when the optimizer is made:
+ * - native with our fused kernels (engine/fused-kernels.ts): every parameter, its moments and gradient
+ *   in one kernel call per step (one pass over memory, vectorised, two threads for large parameters);
+ * - native without them (a stock tfjs-node): the moments live in TensorFlow resource variables and each
+ *   parameter takes one `ResourceApplyAdam` kernel (plus a buffer hand-over in and a read out), instead
+ *   of 12 element-wise kernels and 12 passes over memory;
  * - wasm / cpu: the same formula in tfjs ops.
  * Both compute m <- m + (g - m)(1 - b1), v <- v + (g^2 - v)(1 - b2), p <- p - lr_t m / (sqrt(v) + eps)
  * with lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), TensorFlow's formulation, so they agree to float rounding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adamKernel, fusedKernelsAvailable } from './fused-kernels.js';
 import { NativeVariable, onNativeBackend, resourceApplyAdam, type AdamScalars } from './native-ops.js';
 import type { Parameters, SavedTensor } from './parameters.js';
 
@@ -21,10 +24,12 @@ export interface AdamConfig {
   readonly beta2?: number;
   readonly epsilon?: number;
   /**
-   * 'fused' (default): TensorFlow's ResourceApplyAdam on the native backend, tfjs ops elsewhere;
-   * 'ops': tfjs ops on every backend (for comparisons of the two).
+   * 'fused' (default): our one-call kernel on the native backend (else TensorFlow's ResourceApplyAdam),
+   * tfjs ops elsewhere;
+   * 'resource': ResourceApplyAdam on the native backend even where our kernel exists;
+   * 'ops': tfjs ops on every backend (the last two for comparisons).
    */
-  readonly kernel?: 'fused' | 'ops';
+  readonly kernel?: 'fused' | 'resource' | 'ops';
 }
 
 /** The moment estimates of one parameter, wherever they live. */
@@ -45,10 +50,10 @@ interface Hyper {
   readonly scalars?: AdamScalars;
 }
 
-/** tfjs ops (wasm, cpu). */
+/** tfjs ops (wasm, cpu); also the moments' storage for our one-call kernel. */
 class TfjsMoments implements Moments {
-  private readonly m: tf.Variable;
-  private readonly v: tf.Variable;
+  readonly m: tf.Variable;
+  readonly v: tf.Variable;
 
   constructor(p: tf.Variable) {
     this.m = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
@@ -117,14 +122,18 @@ export class Adam {
   private readonly b1: number;
   private readonly b2: number;
   private readonly eps: number;
-  /** beta1, beta2, epsilon and zero beta powers as device scalars (native path; lr is per step). */
+  /** beta1, beta2, epsilon and zero beta powers as device scalars (ResourceApplyAdam path; lr is per step). */
   private readonly constants: Omit<AdamScalars, 'lr'> | null;
+  /** Whether every parameter is updated by one call of our kernel. */
+  private readonly oneCall: boolean;
 
   constructor(private readonly params: Parameters, private readonly names: readonly string[], private readonly cfg: AdamConfig) {
     this.b1 = cfg.beta1 ?? 0.9;
     this.b2 = cfg.beta2 ?? 0.999;
     this.eps = cfg.epsilon ?? 1e-8;
-    const native = onNativeBackend() && (cfg.kernel ?? 'fused') === 'fused';
+    const kernel = onNativeBackend() ? (cfg.kernel ?? 'fused') : 'ops';
+    this.oneCall = kernel === 'fused' && fusedKernelsAvailable();
+    const native = kernel === 'resource' || (kernel === 'fused' && !this.oneCall);
     // Beta powers 0 make the kernel's lr_t = lr sqrt(1 - 0) / (1 - 0) exactly the lr_t we pass.
     this.constants = native ? { beta1Power: tf.scalar(0), beta2Power: tf.scalar(0), beta1: tf.scalar(this.b1), beta2: tf.scalar(this.b2), epsilon: tf.scalar(this.eps) } : null;
     for (const n of names) {
@@ -149,13 +158,29 @@ export class Adam {
     return tf.tidy(() => {
       const h: Hyper = { lrT, b1: this.b1, b2: this.b2, eps: this.eps, scalars: this.constants ? { ...this.constants, lr: tf.scalar(lrT) } : undefined };
       const { value, grads } = tf.variableGrads(f, vars);
-      for (const n of this.names) {
-        const p = this.params.get(n)!;
-        const g = grads[p.name];
-        if (!g) continue; // parameter unused by this objective
-        this.moments.get(n)!.update(p, g, h);
-      }
+      // Parameters unused by this objective have no gradient and are left as they are.
+      const used = this.names.filter((n) => grads[this.params.get(n)!.name]);
+      if (this.oneCall) this.updateInOneCall(used, grads, h);
+      else for (const n of used) this.moments.get(n)!.update(this.params.get(n)!, grads[this.params.get(n)!.name]!, h);
       return value;
+    });
+  }
+
+  private updateInOneCall(names: readonly string[], grads: tf.NamedTensorMap, h: Hyper): void {
+    if (names.length === 0) return;
+    const params = names.map((n) => this.params.get(n)!);
+    const moments = names.map((n) => this.moments.get(n) as TfjsMoments);
+    const next = adamKernel(
+      params,
+      moments.map((x) => x.m),
+      moments.map((x) => x.v),
+      params.map((p) => grads[p.name]!),
+      tf.tensor1d([h.lrT, h.b1, h.b2, h.eps]),
+    );
+    names.forEach((_, i) => {
+      params[i]!.assign(next.p[i]!);
+      moments[i]!.m.assign(next.m[i]!);
+      moments[i]!.v.assign(next.v[i]!);
     });
   }
 

@@ -1,8 +1,8 @@
 /**
  * robustlab's own fused CPU kernels (engine/native/fused-kernels.cc), which scripts/setup-native.mjs
  * compiles into the tfjs-node binding, where they register themselves into TensorFlow: layer norm,
- * GELU and sparse softmax cross-entropy, each forward and backward in one kernel and one or two passes
- * over memory, vectorised for the CPU they run on (AVX-512 here). The pip TensorFlow's own element-wise
+ * GELU, sparse softmax cross-entropy and multi-head self-attention, each forward and backward in one
+ * kernel and one or two passes over memory, vectorised for the CPU they run on (AVX-512 here). The pip TensorFlow's own element-wise
  * kernels are built for baseline x86-64 (SSE) and take one pass per op.
  *
  * Measured here (2 cores, AVX-512, one call each): layer norm of [3072, 64] forward 0.10 ms against
@@ -13,7 +13,7 @@
  * absent (wasm, cpu, a stock tfjs-node) or switched off with `setFusedKernels(false)` (A/B and tests).
  */
 import * as tf from '@tensorflow/tfjs';
-import { attr, nativeBackend, onNativeBackend } from './native-ops.js';
+import { attr, nativeBackend, onNativeBackend, type NativeAttr } from './native-ops.js';
 
 let registered: boolean | null = null;
 let enabled = true;
@@ -41,7 +41,7 @@ export function setFusedKernels(on: boolean): boolean {
   return previous;
 }
 
-const run = (op: string, inputs: tf.Tensor[], outputs: number, attrs = [] as ReturnType<typeof attr.float>[]): tf.Tensor[] =>
+const run = (op: string, inputs: tf.Tensor[], outputs: number, attrs: NativeAttr[] = []): tf.Tensor[] =>
   nativeBackend().executeMultipleOutputs(op, attrs, inputs, outputs);
 
 /** Layer norm over the last axis: [y, mean [rows], rstd [rows]]. */
@@ -72,4 +72,21 @@ export function crossEntropyKernel(logits: tf.Tensor, labels: tf.Tensor): [tf.Te
 /** The logits' gradient (softmax - onehot) * dloss, given the forward's log-sum-exp. */
 export function crossEntropyGradKernel(logits: tf.Tensor, logsumexp: tf.Tensor, labels: tf.Tensor, dloss: tf.Tensor): tf.Tensor2D {
   return run('RobustlabSparseSoftmaxCrossEntropyGrad', [logits, logsumexp, labels, dloss], 1)[0] as tf.Tensor2D;
+}
+
+/** Self-attention of qkv [B * L, 3d] with an additive key mask [B, L]: [out [B * L, d], probs [B, heads, L, L]]. */
+export function attentionKernel(qkv: tf.Tensor, keyMask: tf.Tensor, heads: number): [tf.Tensor2D, tf.Tensor4D] {
+  return run('RobustlabAttention', [qkv, keyMask], 2, [attr.int('heads', heads)]) as [tf.Tensor2D, tf.Tensor4D];
+}
+
+/** Attention's qkv gradient [B * L, 3d] from the forward's probabilities. */
+export function attentionGradKernel(dout: tf.Tensor, qkv: tf.Tensor, probs: tf.Tensor, heads: number): tf.Tensor2D {
+  return run('RobustlabAttentionGrad', [dout, qkv, probs], 1, [attr.int('heads', heads)])[0] as tf.Tensor2D;
+}
+
+/** One Adam step of every parameter in one call: new [p, m, v] of each, from hyper = [lr_t, beta1, beta2, epsilon]. */
+export function adamKernel(p: tf.Tensor[], m: tf.Tensor[], v: tf.Tensor[], g: tf.Tensor[], hyper: tf.Tensor1D): { p: tf.Tensor[]; m: tf.Tensor[]; v: tf.Tensor[] } {
+  const n = p.length;
+  const out = run('RobustlabAdam', [...p, ...m, ...v, ...g, hyper], 3 * n, [attr.int('N', n)]);
+  return { p: out.slice(0, n), m: out.slice(n, 2 * n), v: out.slice(2 * n) };
 }

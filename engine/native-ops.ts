@@ -141,6 +141,15 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, tra
   return nativeBackend().executeSingleOutput('MatMul', [typeAttr('T', 'float32'), attr.bool('transpose_a', transposeA), attr.bool('transpose_b', transposeB)], [a, b]) as tf.Tensor2D;
 }
 
+/**
+ * Gradient of a bias added to every row of dy [..., n]: the sum over all axes but the last. TensorFlow's
+ * BiasAddGrad on the native backend (0.07 ms on [3072, 64], against 0.19 ms for its Sum), tf.sum elsewhere.
+ */
+export function biasGrad(dy: tf.Tensor): tf.Tensor1D {
+  if (!onNativeBackend()) return tf.sum(dy, dy.shape.slice(0, -1).map((_, i) => i)) as tf.Tensor1D;
+  return nativeBackend().executeSingleOutput('BiasAddGrad', [typeAttr('T', 'float32')], [dy]) as tf.Tensor1D;
+}
+
 function convAttrs(stride: number): NativeAttr[] {
   return [typeAttr('T', 'float32'), attr.int('strides', [1, stride, stride, 1]), attr.str('padding', 'SAME')];
 }
@@ -206,7 +215,7 @@ export function convBiasReluGrads(dy: tf.Tensor4D, y: tf.Tensor4D, x: tf.Tensor4
   const dz = nb.executeSingleOutput('ReluGrad', [typeAttr('T', 'float32')], [dy, y]);
   const dx = inputGradient ? tf.tidy(() => nb.executeSingleOutput('Conv2DBackpropInput', convAttrs(stride), [tf.tensor1d(x.shape, 'int32'), w, dz])) : tf.zerosLike(x);
   const dw = tf.tidy(() => nb.executeSingleOutput('Conv2DBackpropFilter', convAttrs(stride), [x, tf.tensor1d(w.shape, 'int32'), dz]));
-  const db = nb.executeSingleOutput('BiasAddGrad', [typeAttr('T', 'float32')], [dz]);
+  const db = biasGrad(dz);
   dz.dispose();
   return [dx as tf.Tensor4D, dw as tf.Tensor4D, db as tf.Tensor1D];
 }

@@ -144,8 +144,10 @@ const BINDING_LIST_ATTRIBUTES = [
 /** Our kernels' source, and the binding.gyp change that compiles it into the binding. */
 const FUSED_KERNELS_SOURCE = path.join(ROOT, 'engine', 'native', 'fused-kernels.cc');
 const GYP_SOURCES_ANCHOR = "      'binding/tfjs_binding.cc'\n    ],\n";
-// -fopenmp-simd: the `omp simd` reductions vectorise; -fno-trapping-math: so do fast_exp's clamps.
-const GYP_SOURCES_PATCHED = "      'binding/tfjs_binding.cc',\n      'binding/robustlab_fused_kernels.cc'\n    ],\n    'cflags_cc': ['-fopenmp-simd', '-fno-trapping-math'],\n";
+// Flags: see the head of engine/native/fused-kernels.cc (vectorisation, and no FMA contraction).
+const GYP_SOURCES_PATCHED =
+  "      'binding/tfjs_binding.cc',\n      'binding/robustlab_fused_kernels.cc'\n    ],\n" +
+  "    'cflags_cc': ['-fopenmp-simd', '-fno-trapping-math', '-fno-math-errno', '-ffp-contract=off'],\n";
 
 /** Hash of the kernels' source: a cached build made from another version is rebuilt. */
 function fusedKernelsHash() {

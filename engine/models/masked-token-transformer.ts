@@ -4,6 +4,7 @@
  * MLP, a final LayerNorm, and masked-token logits through the tied input embedding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { selfAttention } from '../attention.js';
 import { gelu } from '../gelu.js';
 import { layerNorm } from '../layer-norm.js';
 import { linear } from '../linear.js';
@@ -58,23 +59,19 @@ export function createMaskedTokenModel(cfg: MaskedTokenConfig, rng: SeededRandom
 
 /**
  * Hidden states [B * L, d] (row b * L + t) of token ids [B, L] (int32). Activations stay 2-D between
- * the layers, so every dense layer is one 2-D product; only attention sees [B, heads, L, hd].
+ * the layers, so every dense layer is one 2-D product; attention reads the fused q|k|v rows directly.
  */
 function encodeRows(model: MaskedTokenModel, tokens: tf.Tensor2D, params: Parameters): tf.Tensor2D {
   const { seqLen, width: d, heads, depth, padId } = model.config;
   const [B, L] = tokens.shape;
   if (L > seqLen) throw new Error(`sequence length ${L} exceeds the model's ${seqLen}`);
-  const hd = d / heads;
   const p = (name: string): tf.Variable => param(params, name);
   let h = tf.reshape(tf.add(tf.gather(p('tok.emb'), tokens), tf.slice(p('pos.emb'), [0, 0], [L, d])), [B * L, d]) as tf.Tensor2D;
-  // Additive attention mask: -1e9 on padding keys, shape [B, 1, 1, L].
-  const keyMask = tf.reshape(tf.mul(tf.cast(tf.equal(tokens, padId), 'float32'), -1e9), [B, 1, 1, L]);
-  const toHeads = (t: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, L, heads, hd]), [0, 2, 1, 3]);
+  // Additive attention mask: -1e9 on padding keys, shape [B, L].
+  const keyMask = tf.mul(tf.cast(tf.equal(tokens, padId), 'float32'), -1e9) as tf.Tensor2D;
   for (let l = 0; l < depth; l++) {
     const a = layerNorm(h, p(`b${l}.ln1.g`), p(`b${l}.ln1.b`));
-    const [q, k, v] = tf.split(linear(a, p(`b${l}.qkv.w`), p(`b${l}.qkv.b`)), 3, -1).map(toHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), keyMask);
-    const merged = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [B * L, d]) as tf.Tensor2D;
+    const merged = selfAttention(linear(a, p(`b${l}.qkv.w`), p(`b${l}.qkv.b`)), keyMask, heads);
     h = tf.add(h, linear(merged, p(`b${l}.proj.w`), p(`b${l}.proj.b`)));
     const m = layerNorm(h, p(`b${l}.ln2.g`), p(`b${l}.ln2.b`));
     h = tf.add(h, linear(gelu(linear(m, p(`b${l}.mlp1.w`), p(`b${l}.mlp1.b`))), p(`b${l}.mlp2.w`), p(`b${l}.mlp2.b`)));

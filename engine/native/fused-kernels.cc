@@ -3,11 +3,12 @@
 //
 // Why: the pip TensorFlow is compiled for baseline x86-64, so its Eigen element-wise kernels run SSE
 // code, one pass over memory per op; a transformer layer norm is 9 such passes forward and 12 backward.
-// Each kernel here is one or two passes, compiled for x86-64-v4 (AVX-512), v3 (AVX2+FMA) and baseline,
-// chosen at load time by the CPU (GCC target_clones; reductions vectorised by `omp simd`; built with -fopenmp-simd and
-// -fno-trapping-math, which lets the clamps in fast_exp vectorise). engine/fused-kernels.ts probes for
-// them; the engine falls back to the tfjs compositions (engine/layer-norm.ts, gelu.ts,
-// sparse-cross-entropy.ts) where they are absent, and the tests check both agree, values and gradients.
+// Each kernel here is one or two passes, compiled for x86-64-v4 (AVX-512), v3 (AVX2) and baseline,
+// chosen at load time by the CPU (GCC target_clones; reductions vectorised by `omp simd`). Built with
+// -fopenmp-simd, -fno-trapping-math (the clamps in fast_exp vectorise), -fno-math-errno (so does sqrt)
+// and -ffp-contract=off (no FMA: Adam matches the tfjs formula bit for bit). engine/fused-kernels.ts
+// probes for them; the engine falls back to the tfjs compositions (engine/layer-norm.ts, gelu.ts,
+// sparse-cross-entropy.ts, attention.ts, adam.ts) where they are absent, and the tests check both agree.
 //
 // Ops (float32; "rows" = every axis but the last):
 //   RobustlabLayerNorm(x[..., d], gamma[d], beta[d]; epsilon) -> y, mean[rows], rstd[rows]
@@ -15,8 +16,20 @@
 //   RobustlabGelu(x) -> x * sigmoid(1.702 x);  RobustlabGeluGrad(dy, x) -> dx
 //   RobustlabSparseSoftmaxCrossEntropy(logits[n, c], labels int32[n]) -> loss[n], logsumexp[n]
 //   RobustlabSparseSoftmaxCrossEntropyGrad(logits, logsumexp, labels, dloss[n]) -> dlogits[n, c]
+//   RobustlabAttention(qkv[B*L, 3d], mask[B, L]; heads) -> out[B*L, d], probs[B, heads, L, L]
+//     multi-head self-attention softmax(q k^T / sqrt(d / heads) + mask) v straight from the fused
+//     q|k|v projection (row b*L + t, columns [q | k | v], head h at columns h*hd..), no split or transpose
+//   RobustlabAttentionGrad(dout, qkv, probs; heads) -> dqkv[B*L, 3d]
+//   RobustlabAdam(p: N tensors, m: N, v: N, g: N, hyper[4] = lr_t, beta1, beta2, epsilon) -> p, m, v (N each)
+//     one Adam step of every parameter in one call, in TensorFlow's formulation (as ResourceApplyAdam
+//     with zero beta powers) and without FMA contraction, so bit-identical to engine/adam.ts's tfjs ops
+// The cross-entropy and attention kernels split their rows or (batch, head) pairs over
+// TF_NUM_INTRAOP_THREADS threads (default: the machine's cores).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -33,11 +46,13 @@ typedef struct TF_KernelBuilder TF_KernelBuilder;
 TF_KernelBuilder* TF_NewKernelBuilder(const char* op_name, const char* device_name, void* (*create_func)(TF_OpKernelConstruction*),
                                       void (*compute_func)(void*, TF_OpKernelContext*), void (*delete_func)(void*));
 void TF_RegisterKernelBuilder(const char* kernel_name, TF_KernelBuilder* builder, TF_Status* status);
+int TF_NumInputs(TF_OpKernelContext* ctx);
 void TF_GetInput(TF_OpKernelContext* ctx, int i, TF_Tensor** tensor, TF_Status* status);
 TF_Tensor* TF_AllocateOutput(TF_OpKernelContext* context, int index, TF_DataType dtype, const int64_t* dims, int num_dims, size_t len, TF_Status* status);
 void TF_OpKernelContext_Failure(TF_OpKernelContext* ctx, TF_Status* status);
 void TF_OpKernelConstruction_Failure(TF_OpKernelConstruction* ctx, TF_Status* status);
 void TF_OpKernelConstruction_GetAttrFloat(TF_OpKernelConstruction* ctx, const char* attr_name, float* val, TF_Status* status);
+void TF_OpKernelConstruction_GetAttrInt32(TF_OpKernelConstruction* ctx, const char* attr_name, int32_t* val, TF_Status* status);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -154,6 +169,134 @@ ROBUSTLAB_CLONES
 void row_softmax_scaled(const float* z, int64_t c, float lse, float scale, float* out) {
 #pragma omp simd
   for (int64_t j = 0; j < c; ++j) out[j] = fast_exp(z[j] - lse) * scale;
+}
+
+// One (batch, head) of attention. q, k, v point at the head's first column in rows of `stride` floats;
+// out at the head's first column in rows of `out_stride`; probs [L, L]; kt: scratch of hd * L floats.
+ROBUSTLAB_CLONES
+void attention_head(const float* q, const float* k, const float* v, int64_t stride, const float* mask, int64_t L, int64_t hd,
+                    float scale, float* out, int64_t out_stride, float* probs, float* kt) {
+  for (int64_t j = 0; j < L; ++j)
+    for (int64_t c = 0; c < hd; ++c) kt[c * L + j] = k[j * stride + c];
+  for (int64_t i = 0; i < L; ++i) {
+    float* p = probs + i * L;
+#pragma omp simd
+    for (int64_t j = 0; j < L; ++j) p[j] = mask[j];
+    for (int64_t c = 0; c < hd; ++c) {
+      const float qc = q[i * stride + c] * scale;
+      const float* ktc = kt + c * L;
+#pragma omp simd
+      for (int64_t j = 0; j < L; ++j) p[j] += qc * ktc[j];
+    }
+    float m = p[0];
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 1; j < L; ++j) m = p[j] > m ? p[j] : m;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < L; ++j) {
+      p[j] = fast_exp(p[j] - m);
+      sum += p[j];
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < L; ++j) p[j] *= inv;
+    float* o = out + i * out_stride;
+#pragma omp simd
+    for (int64_t c = 0; c < hd; ++c) o[c] = 0.0f;
+    for (int64_t j = 0; j < L; ++j) {
+      const float pj = p[j];
+      const float* vj = v + j * stride;
+#pragma omp simd
+      for (int64_t c = 0; c < hd; ++c) o[c] += pj * vj[c];
+    }
+  }
+}
+
+// Its gradient: dq, dk, dv as q, k, v (the head's columns of dqkv); dout as out; vt, ds: scratch of
+// hd * L and L floats.
+ROBUSTLAB_CLONES
+void attention_head_grad(const float* dout, int64_t out_stride, const float* q, const float* k, const float* v, int64_t stride,
+                         const float* probs, int64_t L, int64_t hd, float scale, float* dq, float* dk, float* dv, float* vt, float* ds) {
+  for (int64_t j = 0; j < L; ++j) {
+    for (int64_t c = 0; c < hd; ++c) {
+      vt[c * L + j] = v[j * stride + c];
+      dq[j * stride + c] = dk[j * stride + c] = dv[j * stride + c] = 0.0f;
+    }
+  }
+  for (int64_t i = 0; i < L; ++i) {
+    const float* p = probs + i * L;
+    const float* doi = dout + i * out_stride;
+    // dP_i = dO_i V^T, then dS_i = P_i * (dP_i - <P_i, dP_i>) * scale.
+#pragma omp simd
+    for (int64_t j = 0; j < L; ++j) ds[j] = 0.0f;
+    for (int64_t c = 0; c < hd; ++c) {
+      const float dc = doi[c];
+      const float* vtc = vt + c * L;
+#pragma omp simd
+      for (int64_t j = 0; j < L; ++j) ds[j] += dc * vtc[j];
+    }
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t j = 0; j < L; ++j) dot += p[j] * ds[j];
+#pragma omp simd
+    for (int64_t j = 0; j < L; ++j) ds[j] = p[j] * (ds[j] - dot) * scale;
+    const float* qi = q + i * stride;
+    float* dqi = dq + i * stride;
+    for (int64_t j = 0; j < L; ++j) {
+      const float pij = p[j], sij = ds[j];
+      const float* kj = k + j * stride;
+      float* dkj = dk + j * stride;
+      float* dvj = dv + j * stride;
+#pragma omp simd
+      for (int64_t c = 0; c < hd; ++c) {
+        dvj[c] += pij * doi[c];
+        dqi[c] += sij * kj[c];
+        dkj[c] += sij * qi[c];
+      }
+    }
+  }
+}
+
+// Adam's update of n values: each product and sum rounded on its own as in the tfjs formula (the file is
+// built with -ffp-contract=off: no FMA), and sqrt without an errno branch (-fno-math-errno), so it vectorises.
+ROBUSTLAB_CLONES
+void adam_update(const float* p, const float* m, const float* v, const float* g, int64_t n, float lr, float one_minus_b1,
+                 float one_minus_b2, float eps, float* p_out, float* m_out, float* v_out) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float mi = m[i] + (g[i] - m[i]) * one_minus_b1;
+    const float vi = v[i] + (g[i] * g[i] - v[i]) * one_minus_b2;
+    m_out[i] = mi;
+    v_out[i] = vi;
+    p_out[i] = p[i] - (mi * lr) / (std::sqrt(vi) + eps);
+  }
+}
+
+// ---- threads ----
+
+// Threads a kernel may use: TF_NUM_INTRAOP_THREADS as TensorFlow reads it, else the machine's cores.
+int thread_budget() {
+  static const int budget = [] {
+    const char* env = std::getenv("ROBUSTLAB_KERNEL_THREADS");
+    if (!env) env = std::getenv("TF_NUM_INTRAOP_THREADS");
+    int n = env ? std::atoi(env) : 0;
+    if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+    return std::clamp(n, 1, 64);
+  }();
+  return budget;
+}
+
+// body(begin, end) over [0, n) in contiguous chunks of at least `grain`, on up to thread_budget() threads
+// (the caller's among them). Chunks write disjoint outputs.
+template <typename Body>
+void parallel_for(int64_t n, int64_t grain, Body body) {
+  const int64_t threads = std::min<int64_t>(thread_budget(), std::max<int64_t>(1, n / std::max<int64_t>(1, grain)));
+  if (threads <= 1) return body(int64_t{0}, n);
+  const int64_t chunk = (n + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t) pool.emplace_back(body, std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
+  body(int64_t{0}, std::min(n, chunk));
+  for (std::thread& th : pool) th.join();
 }
 
 // ---- TensorFlow plumbing ----
@@ -313,13 +456,16 @@ void compute_cross_entropy(void*, TF_OpKernelContext* ctx) {
     if (lse) {
       const float* z = data(logits);
       const int32_t* y = static_cast<const int32_t*>(TF_TensorData(labels));
-      for (int64_t i = 0; i < n; ++i) {
-        const float* zi = z + i * c;
-        const float m = row_max(zi, c);
-        const float l = m + std::log(row_sum_exp(zi, c, m));
-        data(lse)[i] = l;
-        data(loss)[i] = l - zi[y[i]];
-      }
+      float *lse_out = data(lse), *loss_out = data(loss);
+      parallel_for(n, 64, [=](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const float* zi = z + i * c;
+          const float m = row_max(zi, c);
+          const float l = m + std::log(row_sum_exp(zi, c, m));
+          lse_out[i] = l;
+          loss_out[i] = l - zi[y[i]];
+        }
+      });
     }
     for (TF_Tensor* o : {loss, lse}) if (o) TF_DeleteTensor(o);
   });
@@ -337,12 +483,136 @@ void compute_cross_entropy_grad(void*, TF_OpKernelContext* ctx) {
     TF_Tensor* dz = output(ctx, 0, {n, c}, status);
     if (!dz) return;
     const int32_t* y = static_cast<const int32_t*>(TF_TensorData(labels));
-    for (int64_t i = 0; i < n; ++i) {
-      float* out = data(dz) + i * c;
-      row_softmax_scaled(data(logits) + i * c, c, data(lse)[i], data(dloss)[i], out);
-      out[y[i]] -= data(dloss)[i];
-    }
+    const float *z = data(logits), *l = data(lse), *g = data(dloss);
+    float* out = data(dz);
+    parallel_for(n, 64, [=](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        row_softmax_scaled(z + i * c, c, l[i], g[i], out + i * c);
+        out[i * c + y[i]] -= g[i];
+      }
+    });
     TF_DeleteTensor(dz);
+  });
+}
+
+void compute_adam(void*, TF_OpKernelContext* ctx) {
+  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
+    const int inputs = TF_NumInputs(ctx);
+    if (inputs < 5 || (inputs - 1) % 4 != 0) return fail(ctx, status, "RobustlabAdam: inputs must be N parameters, N m, N v, N gradients and hyper");
+    const int n = (inputs - 1) / 4;
+    Inputs in(ctx, status);
+    std::vector<TF_Tensor*> t(inputs);
+    for (int i = 0; i < inputs; ++i) if (!(t[i] = in.get(i))) return;
+    if (TF_TensorElementCount(t[4 * n]) != 4) return fail(ctx, status, "RobustlabAdam: hyper must be [lr_t, beta1, beta2, epsilon]");
+    const float* hyper = data(t[4 * n]);
+    const float lr = hyper[0], one_minus_b1 = 1.0f - hyper[1], one_minus_b2 = 1.0f - hyper[2], eps = hyper[3];
+    for (int k = 0; k < n; ++k) {
+      const int64_t size = TF_TensorElementCount(t[k]);
+      for (int j = 1; j < 4; ++j)
+        if (TF_TensorElementCount(t[j * n + k]) != size) return fail(ctx, status, "RobustlabAdam: parameter " + std::to_string(k) + " and its m, v, gradient differ in size");
+    }
+    for (int k = 0; k < n; ++k) {
+      TF_Tensor* out[3] = {nullptr, nullptr, nullptr};
+      for (int j = 0; j < 3 && TF_GetCode(status) == TF_OK; ++j) out[j] = output(ctx, j * n + k, dims_of(t[k]), status);
+      if (out[2]) {
+        const float *p = data(t[k]), *m = data(t[n + k]), *v = data(t[2 * n + k]), *g = data(t[3 * n + k]);
+        float *po = data(out[0]), *mo = data(out[1]), *vo = data(out[2]);
+        parallel_for(TF_TensorElementCount(t[k]), 1 << 16, [=](int64_t begin, int64_t end) {
+          adam_update(p + begin, m + begin, v + begin, g + begin, end - begin, lr, one_minus_b1, one_minus_b2, eps, po + begin, mo + begin, vo + begin);
+        });
+      }
+      for (TF_Tensor* o : out) if (o) TF_DeleteTensor(o);
+      if (TF_GetCode(status) != TF_OK) return;
+    }
+  });
+}
+
+struct AttentionKernel {
+  int32_t heads;
+};
+
+void* create_attention(TF_OpKernelConstruction* construction) {
+  auto* kernel = new AttentionKernel{1};
+  TF_Status* status = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrInt32(construction, "heads", &kernel->heads, status);
+  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(construction, status);
+  TF_DeleteStatus(status);
+  return kernel;
+}
+
+void delete_attention(void* kernel) { delete static_cast<AttentionKernel*>(kernel); }
+
+// Attention's sizes from qkv [B*L, 3d] and mask [B, L] (or probs [B, heads, L, L]); false with the failure reported.
+struct AttentionShape {
+  int64_t B, L, d, hd, heads;
+};
+
+bool attention_shape(TF_OpKernelContext* ctx, TF_Status* status, const char* op, TF_Tensor* qkv, int64_t B, int64_t L, int32_t heads, AttentionShape* out) {
+  if (TF_NumDims(qkv) != 2 || TF_Dim(qkv, 0) != B * L || TF_Dim(qkv, 1) % 3 != 0 || heads <= 0 || (TF_Dim(qkv, 1) / 3) % heads != 0) {
+    fail(ctx, status, std::string(op) + ": qkv must be [B*L, 3d] with d divisible by heads");
+    return false;
+  }
+  const int64_t d = TF_Dim(qkv, 1) / 3;
+  *out = {B, L, d, d / heads, heads};
+  return true;
+}
+
+void compute_attention(void* kernel, TF_OpKernelContext* ctx) {
+  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
+    Inputs in(ctx, status);
+    TF_Tensor *qkv = in.get(0), *mask = qkv ? in.get(1) : nullptr;
+    if (!mask) return;
+    if (TF_NumDims(mask) != 2) return fail(ctx, status, "RobustlabAttention: mask must be [B, L]");
+    AttentionShape s;
+    if (!attention_shape(ctx, status, "RobustlabAttention", qkv, TF_Dim(mask, 0), TF_Dim(mask, 1), static_cast<AttentionKernel*>(kernel)->heads, &s)) return;
+    TF_Tensor* out = output(ctx, 0, {s.B * s.L, s.d}, status);
+    TF_Tensor* probs = out ? output(ctx, 1, {s.B, s.heads, s.L, s.L}, status) : nullptr;
+    if (probs) {
+      const float *x = data(qkv), *m = data(mask);
+      float *o = data(out), *p = data(probs);
+      const float scale = 1.0f / std::sqrt(static_cast<float>(s.hd));
+      parallel_for(s.B * s.heads, 4, [=](int64_t begin, int64_t end) {
+        std::vector<float> kt(s.hd * s.L);
+        for (int64_t bh = begin; bh < end; ++bh) {
+          const int64_t b = bh / s.heads, h = bh % s.heads;
+          const float* rows = x + b * s.L * 3 * s.d + h * s.hd;
+          attention_head(rows, rows + s.d, rows + 2 * s.d, 3 * s.d, m + b * s.L, s.L, s.hd, scale, o + b * s.L * s.d + h * s.hd, s.d,
+                         p + bh * s.L * s.L, kt.data());
+        }
+      });
+    }
+    for (TF_Tensor* t : {out, probs}) if (t) TF_DeleteTensor(t);
+  });
+}
+
+void compute_attention_grad(void* kernel, TF_OpKernelContext* ctx) {
+  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
+    Inputs in(ctx, status);
+    TF_Tensor* t[3];
+    for (int i = 0; i < 3; ++i) if (!(t[i] = in.get(i))) return;
+    TF_Tensor *dout = t[0], *qkv = t[1], *probs = t[2];
+    const int32_t heads = static_cast<AttentionKernel*>(kernel)->heads;
+    if (TF_NumDims(probs) != 4 || TF_Dim(probs, 1) != heads) return fail(ctx, status, "RobustlabAttentionGrad: probs must be [B, heads, L, L]");
+    AttentionShape s;
+    if (!attention_shape(ctx, status, "RobustlabAttentionGrad", qkv, TF_Dim(probs, 0), TF_Dim(probs, 2), heads, &s)) return;
+    if (TF_TensorElementCount(dout) != s.B * s.L * s.d) return fail(ctx, status, "RobustlabAttentionGrad: dout must be [B*L, d]");
+    TF_Tensor* dqkv = output(ctx, 0, {s.B * s.L, 3 * s.d}, status);
+    if (!dqkv) return;
+    const float *dy = data(dout), *x = data(qkv), *p = data(probs);
+    float* dx = data(dqkv);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(s.hd));
+    parallel_for(s.B * s.heads, 4, [=](int64_t begin, int64_t end) {
+      std::vector<float> vt(s.hd * s.L), ds(s.L);
+      for (int64_t bh = begin; bh < end; ++bh) {
+        const int64_t b = bh / s.heads, h = bh % s.heads;
+        const int64_t offset = b * s.L * 3 * s.d + h * s.hd;
+        const float* rows = x + offset;
+        float* drows = dx + offset;
+        attention_head_grad(dy + b * s.L * s.d + h * s.hd, s.d, rows, rows + s.d, rows + 2 * s.d, 3 * s.d, p + bh * s.L * s.L, s.L, s.hd, scale,
+                            drows, drows + s.d, drows + 2 * s.d, vt.data(), ds.data());
+      }
+    });
+    TF_DeleteTensor(dqkv);
   });
 }
 
@@ -367,6 +637,9 @@ struct Registration {
         {"RobustlabGeluGrad", {"dy: float", "x: float"}, {"dx: float"}, {}, create_stateless, compute_gelu_grad, delete_stateless},
         {"RobustlabSparseSoftmaxCrossEntropy", {"logits: float", "labels: int32"}, {"loss: float", "logsumexp: float"}, {}, create_stateless, compute_cross_entropy, delete_stateless},
         {"RobustlabSparseSoftmaxCrossEntropyGrad", {"logits: float", "logsumexp: float", "labels: int32", "dloss: float"}, {"dlogits: float"}, {}, create_stateless, compute_cross_entropy_grad, delete_stateless},
+        {"RobustlabAttention", {"qkv: float", "mask: float"}, {"out: float", "probs: float"}, {"heads: int >= 1"}, create_attention, compute_attention, delete_attention},
+        {"RobustlabAttentionGrad", {"dout: float", "qkv: float", "probs: float"}, {"dqkv: float"}, {"heads: int >= 1"}, create_attention, compute_attention_grad, delete_attention},
+        {"RobustlabAdam", {"p: N * float", "m: N * float", "v: N * float", "g: N * float", "hyper: float"}, {"p_out: N * float", "m_out: N * float", "v_out: N * float"}, {"N: int >= 1"}, create_stateless, compute_adam, delete_stateless},
     };
     TF_Status* status = TF_NewStatus();
     for (const OpSpec& spec : specs) {

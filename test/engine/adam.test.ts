@@ -56,7 +56,7 @@ function reference(): number[] {
   return theta;
 }
 
-async function train(backend: (typeof backends)[number], kernel: 'fused' | 'ops', steps = STEPS): Promise<{ theta: number[]; adam: Adam; p: Parameters }> {
+async function train(backend: (typeof backends)[number], kernel: 'fused' | 'resource' | 'ops', steps = STEPS): Promise<{ theta: number[]; adam: Adam; p: Parameters }> {
   await initBackend(backend);
   const p = model();
   const adam = new Adam(p, ['w', 'b'], { lr: LR, kernel });
@@ -80,11 +80,34 @@ describe('Adam', () => {
     });
   }
 
-  it.skipIf(!native)("the fused native kernel and the tfjs formula give bit-identical parameters", async () => {
-    const fused = await train('tensorflow', 'fused');
+  it.skipIf(!native)('both native kernels (our one-call kernel, ResourceApplyAdam) and the tfjs formula give bit-identical parameters', async () => {
+    const ours = await train('tensorflow', 'fused');
+    const resource = await train('tensorflow', 'resource');
     const ops = await train('tensorflow', 'ops');
-    expect(fused.theta).toEqual(ops.theta);
-    for (const x of [fused, ops]) (x.adam.dispose(), tf.dispose([...x.p.values()]));
+    expect(ours.theta).toEqual(ops.theta);
+    expect(resource.theta).toEqual(ops.theta);
+    for (const x of [ours, resource, ops]) (x.adam.dispose(), tf.dispose([...x.p.values()]));
+  });
+
+  it.skipIf(!native)('our kernel stays bit-identical on a parameter large enough to be split over threads', async () => {
+    await initBackend('tensorflow');
+    const n = 300 * 500;
+    const r = new SeededRandom(3);
+    const init = Float32Array.from({ length: n }, () => r.normal());
+    const c = tf.tensor2d(Float32Array.from({ length: n }, () => r.normal()), [300, 500]);
+    const run = async (kernel: 'fused' | 'ops'): Promise<Float32Array> => {
+      const p: Parameters = new Map();
+      addParam(p, 'w', tf.tensor2d(init, [300, 500]));
+      const adam = new Adam(p, ['w'], { lr: LR, kernel });
+      for (let t = 0; t < 3; t++) adam.minimize(() => tf.sum(tf.mul(tf.square(p.get('w')!), c)) as tf.Scalar).dispose();
+      const out = (await p.get('w')!.data()) as Float32Array;
+      adam.dispose();
+      tf.dispose([...p.values()]);
+      return out;
+    };
+    const [ours, ops] = [await run('fused'), await run('ops')];
+    expect(Buffer.from(ours.buffer).equals(Buffer.from(ops.buffer))).toBe(true);
+    c.dispose();
   });
 
   for (const backend of backends) {
