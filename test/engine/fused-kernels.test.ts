@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../engine/backend.js';
-import { crossEntropyKernel, fusedKernelsAvailable, setFusedKernels } from '../../engine/fused-kernels.js';
+import { selfAttention } from '../../engine/attention.js';
+import { attentionKernel, crossEntropyKernel, fusedKernelsAvailable, setFusedKernels } from '../../engine/fused-kernels.js';
 import { gelu } from '../../engine/gelu.js';
 import { layerNorm } from '../../engine/layer-norm.js';
 import { SeededRandom } from '../../engine/random.js';
@@ -74,6 +75,24 @@ describe("robustlab's fused kernels (native backend)", () => {
     const targets = tf.tensor1d(Array.from({ length: 40 }, (_, i) => (i * 977) % 3001), 'int32');
     expect(await fusedAgainstComposed((z, t) => sparseSoftmaxCrossEntropy(z as tf.Tensor2D, t as tf.Tensor1D), [logits, targets], 1)).toBeLessThan(2e-5);
     tf.dispose([logits, targets]);
+  });
+
+  it.skipIf(!kernels)('attention: values and q|k|v gradients equal the composition, with padding, for 1, 2 and 4 heads', async () => {
+    const [B, L, d] = [3, 7, 16];
+    const qkv = fixed([B * L, 3 * d], 7, 2);
+    // Sequence b has its last b keys padded.
+    const mask = tf.tensor2d(Array.from({ length: B * L }, (_, i) => (i % L >= L - Math.floor(i / L) ? -1e9 : 0)), [B, L]);
+    for (const heads of [1, 2, 4]) {
+      expect(await fusedAgainstComposed((x, m) => selfAttention(x as tf.Tensor2D, m as tf.Tensor2D, heads), [qkv, mask], 1)).toBeLessThan(2e-5);
+    }
+    tf.dispose([qkv, mask]);
+  });
+
+  it.skipIf(!kernels)('attention: q|k|v whose width is not 3 x heads x head size is a one-line error', () => {
+    const qkv = tf.zeros([6, 10]);
+    const mask = tf.zeros([2, 3]);
+    expect(() => attentionKernel(qkv, mask, 2)).toThrow(/qkv must be \[B\*L, 3d\] with d divisible by heads/);
+    tf.dispose([qkv, mask]);
   });
 
   it.skipIf(!kernels)('cross-entropy: a label outside the vocabulary is a one-line error naming it', () => {
