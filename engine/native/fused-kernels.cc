@@ -592,7 +592,8 @@ void compute_attention_grad(void* kernel, TF_OpKernelContext* ctx) {
     for (int i = 0; i < 3; ++i) if (!(t[i] = in.get(i))) return;
     TF_Tensor *dout = t[0], *qkv = t[1], *probs = t[2];
     const int32_t heads = static_cast<AttentionKernel*>(kernel)->heads;
-    if (TF_NumDims(probs) != 4 || TF_Dim(probs, 1) != heads) return fail(ctx, status, "RobustlabAttentionGrad: probs must be [B, heads, L, L]");
+    if (TF_NumDims(probs) != 4 || TF_Dim(probs, 1) != heads || TF_Dim(probs, 2) != TF_Dim(probs, 3))
+      return fail(ctx, status, "RobustlabAttentionGrad: probs must be [B, heads, L, L]");
     AttentionShape s;
     if (!attention_shape(ctx, status, "RobustlabAttentionGrad", qkv, TF_Dim(probs, 0), TF_Dim(probs, 2), heads, &s)) return;
     if (TF_TensorElementCount(dout) != s.B * s.L * s.d) return fail(ctx, status, "RobustlabAttentionGrad: dout must be [B*L, d]");
