@@ -1,9 +1,10 @@
 /**
  * robustlab's own fused CPU kernels (engine/native/fused-kernels.cc), which scripts/setup-native.mjs
  * compiles into the tfjs-node binding, where they register themselves into TensorFlow: layer norm,
- * GELU, sparse softmax cross-entropy and multi-head self-attention, each forward and backward in one
- * kernel and one or two passes over memory, vectorised for the CPU they run on (AVX-512 here). The pip TensorFlow's own element-wise
- * kernels are built for baseline x86-64 (SSE) and take one pass per op.
+ * GELU, sparse softmax cross-entropy, multi-head self-attention and the token + position embedding,
+ * each forward and backward in one kernel and one or two passes over memory, and one Adam step of every
+ * parameter in one call. They are vectorised for the CPU they run on (AVX-512 here); the pip
+ * TensorFlow's own element-wise kernels are built for baseline x86-64 (SSE) and take one pass per op.
  *
  * Measured here (2 cores, AVX-512, one call each): layer norm of [3072, 64] forward 0.10 ms against
  * 1.2 ms for the 9-kernel composition; cross-entropy of [480, 8000] forward 1.6 ms against 4.0 ms; GELU
@@ -89,4 +90,14 @@ export function adamKernel(p: tf.Tensor[], m: tf.Tensor[], v: tf.Tensor[], g: tf
   const n = p.length;
   const out = run('RobustlabAdam', [...p, ...m, ...v, ...g, hyper], 3 * n, [attr.int('N', n)]);
   return { p: out.slice(0, n), m: out.slice(n, 2 * n), v: out.slice(2 * n) };
+}
+
+/** Token plus position embedding of ids [B, L]: [B * L, d]. */
+export function embedKernel(ids: tf.Tensor, table: tf.Tensor, positions: tf.Tensor): tf.Tensor2D {
+  return run('RobustlabEmbed', [ids, table, positions], 1)[0] as tf.Tensor2D;
+}
+
+/** The embedding's gradients [dtable [V, d], dpositions [P, d]] (table and positions give the shapes). */
+export function embedGradKernel(dout: tf.Tensor, ids: tf.Tensor, table: tf.Tensor, positions: tf.Tensor): [tf.Tensor2D, tf.Tensor2D] {
+  return run('RobustlabEmbedGrad', [dout, ids, table, positions], 2) as [tf.Tensor2D, tf.Tensor2D];
 }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selfAttention } from '../attention.js';
 import { gelu } from '../gelu.js';
+import { embedTokens } from '../token-embedding.js';
 import { layerNorm } from '../layer-norm.js';
 import { linear } from '../linear.js';
 import { sparseSoftmaxCrossEntropy } from '../sparse-cross-entropy.js';
@@ -62,11 +63,11 @@ export function createMaskedTokenModel(cfg: MaskedTokenConfig, rng: SeededRandom
  * the layers, so every dense layer is one 2-D product; attention reads the fused q|k|v rows directly.
  */
 function encodeRows(model: MaskedTokenModel, tokens: tf.Tensor2D, params: Parameters): tf.Tensor2D {
-  const { seqLen, width: d, heads, depth, padId } = model.config;
-  const [B, L] = tokens.shape;
+  const { seqLen, heads, depth, padId } = model.config;
+  const L = tokens.shape[1];
   if (L > seqLen) throw new Error(`sequence length ${L} exceeds the model's ${seqLen}`);
   const p = (name: string): tf.Variable => param(params, name);
-  let h = tf.reshape(tf.add(tf.gather(p('tok.emb'), tokens), tf.slice(p('pos.emb'), [0, 0], [L, d])), [B * L, d]) as tf.Tensor2D;
+  let h = embedTokens(tokens, p('tok.emb') as tf.Tensor2D, p('pos.emb') as tf.Tensor2D);
   // Additive attention mask: -1e9 on padding keys, shape [B, L].
   const keyMask = tf.mul(tf.cast(tf.equal(tokens, padId), 'float32'), -1e9) as tf.Tensor2D;
   for (let l = 0; l < depth; l++) {

@@ -20,6 +20,9 @@
 //     multi-head self-attention softmax(q k^T / sqrt(d / heads) + mask) v straight from the fused
 //     q|k|v projection (row b*L + t, columns [q | k | v], head h at columns h*hd..), no split or transpose
 //   RobustlabAttentionGrad(dout, qkv, probs; heads) -> dqkv[B*L, 3d]
+//   RobustlabEmbed(ids int32[B, L], table[V, d], positions[P, d]) -> table[ids] + positions[t] as [B*L, d]
+//   RobustlabEmbedGrad(dout[B*L, d], ids, table, positions) -> dtable[V, d], dpositions[P, d]
+//     (table and positions are read for their shapes only)
 //   RobustlabAdam(p: N tensors, m: N, v: N, g: N, hyper[4] = lr_t, beta1, beta2, epsilon) -> p, m, v (N each)
 //     one Adam step of every parameter in one call, in TensorFlow's formulation (as ResourceApplyAdam
 //     with zero beta powers) and without FMA contraction, so bit-identical to engine/adam.ts's tfjs ops
@@ -269,6 +272,36 @@ void adam_update(const float* p, const float* m, const float* v, const float* g,
     m_out[i] = mi;
     v_out[i] = vi;
     p_out[i] = p[i] - (mi * lr) / (std::sqrt(vi) + eps);
+  }
+}
+
+// out[b*L + t] = table[ids[b, t]] + positions[t].
+ROBUSTLAB_CLONES
+void embed_rows(const int32_t* ids, const float* table, const float* positions, int64_t B, int64_t L, int64_t d, float* out) {
+  for (int64_t r = 0; r < B * L; ++r) {
+    const float* e = table + static_cast<int64_t>(ids[r]) * d;
+    const float* p = positions + (r % L) * d;
+    float* o = out + r * d;
+#pragma omp simd
+    for (int64_t j = 0; j < d; ++j) o[j] = e[j] + p[j];
+  }
+}
+
+// Its gradients: dtable[v] = sum of dout rows whose id is v; dpositions[t] = sum over b of dout[b*L + t]
+// (zero for t >= L).
+ROBUSTLAB_CLONES
+void embed_grad_rows(const float* dout, const int32_t* ids, int64_t B, int64_t L, int64_t V, int64_t P, int64_t d, float* dtable, float* dpos) {
+  std::fill(dtable, dtable + V * d, 0.0f);
+  std::fill(dpos, dpos + P * d, 0.0f);
+  for (int64_t r = 0; r < B * L; ++r) {
+    const float* g = dout + r * d;
+    float* e = dtable + static_cast<int64_t>(ids[r]) * d;
+    float* p = dpos + (r % L) * d;
+#pragma omp simd
+    for (int64_t j = 0; j < d; ++j) {
+      e[j] += g[j];
+      p[j] += g[j];
+    }
   }
 }
 
@@ -527,6 +560,53 @@ void compute_adam(void*, TF_OpKernelContext* ctx) {
   });
 }
 
+// Checks ids [B, L] in [0, V) with L <= P; returns false with the failure reported.
+bool check_embedding(TF_OpKernelContext* ctx, TF_Status* status, const char* op, TF_Tensor* ids, TF_Tensor* table, TF_Tensor* positions) {
+  if (TF_NumDims(ids) != 2 || TF_NumDims(table) != 2 || TF_NumDims(positions) != 2 || TF_Dim(table, 1) != TF_Dim(positions, 1) || TF_Dim(ids, 1) > TF_Dim(positions, 0)) {
+    fail(ctx, status, std::string(op) + ": ids must be [B, L], table [V, d] and positions [P, d] with L <= P");
+    return false;
+  }
+  const int64_t n = TF_TensorElementCount(ids), V = TF_Dim(table, 0);
+  const int32_t* id = static_cast<const int32_t*>(TF_TensorData(ids));
+  for (int64_t i = 0; i < n; ++i) {
+    if (id[i] < 0 || id[i] >= V) {
+      fail(ctx, status, std::string(op) + ": token id " + std::to_string(id[i]) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
+      return false;
+    }
+  }
+  return true;
+}
+
+void compute_embed(void*, TF_OpKernelContext* ctx) {
+  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
+    Inputs in(ctx, status);
+    TF_Tensor* t[3];
+    for (int i = 0; i < 3; ++i) if (!(t[i] = in.get(i))) return;
+    if (!check_embedding(ctx, status, "RobustlabEmbed", t[0], t[1], t[2])) return;
+    const int64_t B = TF_Dim(t[0], 0), L = TF_Dim(t[0], 1), d = TF_Dim(t[1], 1);
+    TF_Tensor* out = output(ctx, 0, {B * L, d}, status);
+    if (!out) return;
+    embed_rows(static_cast<const int32_t*>(TF_TensorData(t[0])), data(t[1]), data(t[2]), B, L, d, data(out));
+    TF_DeleteTensor(out);
+  });
+}
+
+void compute_embed_grad(void*, TF_OpKernelContext* ctx) {
+  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
+    Inputs in(ctx, status);
+    TF_Tensor* t[4];
+    for (int i = 0; i < 4; ++i) if (!(t[i] = in.get(i))) return;
+    TF_Tensor *dout = t[0], *ids = t[1], *table = t[2], *positions = t[3];
+    if (!check_embedding(ctx, status, "RobustlabEmbedGrad", ids, table, positions)) return;
+    const int64_t B = TF_Dim(ids, 0), L = TF_Dim(ids, 1), V = TF_Dim(table, 0), P = TF_Dim(positions, 0), d = TF_Dim(table, 1);
+    if (TF_TensorElementCount(dout) != B * L * d) return fail(ctx, status, "RobustlabEmbedGrad: dout must be [B*L, d]");
+    TF_Tensor* dtable = output(ctx, 0, {V, d}, status);
+    TF_Tensor* dpos = dtable ? output(ctx, 1, {P, d}, status) : nullptr;
+    if (dpos) embed_grad_rows(data(dout), static_cast<const int32_t*>(TF_TensorData(ids)), B, L, V, P, d, data(dtable), data(dpos));
+    for (TF_Tensor* o : {dtable, dpos}) if (o) TF_DeleteTensor(o);
+  });
+}
+
 struct AttentionKernel {
   int32_t heads;
 };
@@ -640,6 +720,8 @@ struct Registration {
         {"RobustlabSparseSoftmaxCrossEntropyGrad", {"logits: float", "logsumexp: float", "labels: int32", "dloss: float"}, {"dlogits: float"}, {}, create_stateless, compute_cross_entropy_grad, delete_stateless},
         {"RobustlabAttention", {"qkv: float", "mask: float"}, {"out: float", "probs: float"}, {"heads: int >= 1"}, create_attention, compute_attention, delete_attention},
         {"RobustlabAttentionGrad", {"dout: float", "qkv: float", "probs: float"}, {"dqkv: float"}, {"heads: int >= 1"}, create_attention, compute_attention_grad, delete_attention},
+        {"RobustlabEmbed", {"ids: int32", "table: float", "positions: float"}, {"out: float"}, {}, create_stateless, compute_embed, delete_stateless},
+        {"RobustlabEmbedGrad", {"dout: float", "ids: int32", "table: float", "positions: float"}, {"dtable: float", "dpositions: float"}, {}, create_stateless, compute_embed_grad, delete_stateless},
         {"RobustlabAdam", {"p: N * float", "m: N * float", "v: N * float", "g: N * float", "hyper: float"}, {"p_out: N * float", "m_out: N * float", "v_out: N * float"}, {"N: int >= 1"}, create_stateless, compute_adam, delete_stateless},
     };
     TF_Status* status = TF_NewStatus();

@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../engine/backend.js';
 import { selfAttention } from '../../engine/attention.js';
-import { attentionKernel, crossEntropyKernel, fusedKernelsAvailable, setFusedKernels } from '../../engine/fused-kernels.js';
+import { attentionKernel, crossEntropyKernel, embedKernel, fusedKernelsAvailable, setFusedKernels } from '../../engine/fused-kernels.js';
 import { gelu } from '../../engine/gelu.js';
 import { layerNorm } from '../../engine/layer-norm.js';
 import { SeededRandom } from '../../engine/random.js';
+import { embedTokens } from '../../engine/token-embedding.js';
 import { sparseSoftmaxCrossEntropy } from '../../engine/sparse-cross-entropy.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -93,6 +94,20 @@ describe("robustlab's fused kernels (native backend)", () => {
     const mask = tf.zeros([2, 3]);
     expect(() => attentionKernel(qkv, mask, 2)).toThrow(/qkv must be \[B\*L, 3d\] with d divisible by heads/);
     tf.dispose([qkv, mask]);
+  });
+
+  it.skipIf(!kernels)('token + position embedding: values and table gradients equal the composition (repeated ids, L < P)', async () => {
+    const ids = tf.tensor2d(Array.from({ length: 4 * 6 }, (_, i) => (i * 7) % 11), [4, 6], 'int32');
+    const [table, positions] = [fixed([11, 8], 8), fixed([9, 8], 9)];
+    expect(await fusedAgainstComposed((t, p, i) => embedTokens(i as tf.Tensor2D, t as tf.Tensor2D, p as tf.Tensor2D), [table, positions, ids], 2)).toBeLessThan(1e-6);
+    tf.dispose([ids, table, positions]);
+  });
+
+  it.skipIf(!kernels)('token embedding: an id outside the vocabulary is a one-line error naming it', () => {
+    const ids = tf.tensor2d([[1, 11]], [1, 2], 'int32');
+    const [table, positions] = [tf.zeros([11, 4]), tf.zeros([2, 4])];
+    expect(() => embedKernel(ids, table, positions)).toThrow(/token id 11 is outside the vocabulary \[0, 11\)/);
+    tf.dispose([ids, table, positions]);
   });
 
   it.skipIf(!kernels)('cross-entropy: a label outside the vocabulary is a one-line error naming it', () => {
