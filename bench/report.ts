@@ -22,9 +22,11 @@ export interface Row {
 }
 
 export interface Machine {
+  /** When the run started (ISO). */
   readonly date: string;
   readonly cpu: string;
   readonly cores: number;
+  /** Load average when the run started. */
   readonly loadavg: string;
   readonly versions: string;
   readonly threads: string;
@@ -64,7 +66,7 @@ export function markdown(rows: readonly Row[], m: Machine): string {
   const parts = [
     `# Benchmark: robustlab vs PyTorch (CPU)`,
     '',
-    `Measured ${m.date} on ${m.cpu}, ${m.cores} cores (load average at start: ${m.loadavg}).`,
+    `Started ${m.date} on ${m.cpu}, ${m.cores} cores (load average at start: ${m.loadavg}).`,
     `${m.versions}. Threads: ${m.threads}.`,
     'Medians over the timed iterations after the same warm-up on both sides; ratio < 1 means we are faster.',
     `Each row is timed in ${ROUNDS} alternating rounds of ours then PyTorch, so both see the same load (fewer rounds for rows with under ${ROUNDS} timed iterations or that reach wasm's time cap; the wasm rows re-time PyTorch in their own rounds, on as many iterations as wasm ran).`,

@@ -77,7 +77,8 @@ async function main(): Promise<void> {
   process.env['TF_NUM_INTEROP_THREADS'] ??= String(threads);
   const started = Date.now();
   const list = workloads(flags.scale).filter((w) => flags.only === null || w.config.kind === 'matmul' || w.name.toLowerCase().includes(flags.only));
-  console.log(`bench: ${cpuModel()}, ${threads} cores, load average ${loadavg()}`);
+  const loadAtStart = loadavg();
+  console.log(`bench: ${cpuModel()}, ${threads} cores, load average ${loadAtStart}`);
 
   const torch = await TorchWorker.start(threads);
   if (typeof torch === 'string') console.log(`bench: ${torch}`);
@@ -134,20 +135,20 @@ async function main(): Promise<void> {
   if (rows.length === 0) throw new Error('bench: no backend could run');
 
   const machine: Machine = {
-    date: new Date().toISOString(),
+    date: new Date(started).toISOString(),
     cpu: cpuModel(),
     cores: threads,
-    loadavg: loadavg(),
+    loadavg: loadAtStart,
     versions: `node ${process.version}, tfjs ${tf.version.tfjs}${tfVersion}, ${typeof torch === 'string' ? 'PyTorch unavailable' : `PyTorch ${torch.info.torch}`}`,
     threads: `TF intra-op ${process.env['TF_NUM_INTRAOP_THREADS']}, inter-op ${process.env['TF_NUM_INTEROP_THREADS']}; torch.set_num_threads(${threads}); wasm 1 thread (tfjs has no wasm threads in Node)`,
   };
   const elapsed = `${((Date.now() - started) / 1000).toFixed(0)} s`;
   if (flags.only !== null) {
-    console.log(`\nbench: load average at end ${machine.loadavg}; partial run (--only) in ${elapsed}: results/bench/ left as it was`);
+    console.log(`\nbench: load average at end ${loadavg()}; partial run (--only) in ${elapsed}: results/bench/ left as it was`);
     return;
   }
   const paths = writeResults(join(projectRoot(), 'results', 'bench'), rows, machine);
-  console.log(`\nbench: load average at end ${machine.loadavg}; wrote ${paths.join(', ')} in ${elapsed}`);
+  console.log(`\nbench: load average at end ${loadavg()}; wrote ${paths.join(', ')} in ${elapsed}`);
 }
 
 /** PyTorch's side of a row, built and warmed up in the worker; null (printed beside the row) if that fails. */

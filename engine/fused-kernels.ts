@@ -8,7 +8,8 @@
  *
  * Measured here (2 cores, AVX-512, one call each): layer norm of [3072, 64] forward 0.10 ms against
  * 1.2 ms for the 9-kernel composition; cross-entropy of [480, 8000] forward 1.6 ms against 4.0 ms; GELU
- * of [3072, 256] 0.2 ms against 0.8 ms. The MLM step A/B: 1.28x faster (bench/prototypes.ts --only=fused).
+ * of [3072, 256] 0.2 ms against 0.8 ms; attention of [96 x 32, 3 x 64] forward 1.4 ms against 2.9 ms.
+ * The MLM step A/B against the compositions: 1.68-1.74x faster (bench/prototypes.ts --only=fused).
  *
  * `fusedKernelsAvailable()` probes once; the engine uses the tfjs compositions where the kernels are
  * absent (wasm, cpu, a stock tfjs-node) or switched off with `setFusedKernels(false)` (A/B and tests).
