@@ -174,6 +174,18 @@ void row_softmax_scaled(const float* z, int64_t c, float lse, float scale, float
   for (int64_t j = 0; j < c; ++j) out[j] = fast_exp(z[j] - lse) * scale;
 }
 
+// out[0, n) = sum over k < count of a[k] * rows[k * row_stride + (0, n)]: a vector times a row-major matrix.
+__attribute__((always_inline)) inline void combine_rows(const float* a, int64_t count, const float* rows, int64_t row_stride, int64_t n, float* out) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) out[c] = 0.0f;
+  for (int64_t k = 0; k < count; ++k) {
+    const float ak = a[k];
+    const float* row = rows + k * row_stride;
+#pragma omp simd
+    for (int64_t c = 0; c < n; ++c) out[c] += ak * row[c];
+  }
+}
+
 // One (batch, head) of attention. q, k, v point at the head's first column in rows of `stride` floats;
 // out at the head's first column in rows of `out_stride`; probs [L, L]; kt: scratch of hd * L floats.
 ROBUSTLAB_CLONES
@@ -203,15 +215,7 @@ void attention_head(const float* q, const float* k, const float* v, int64_t stri
     const float inv = 1.0f / sum;
 #pragma omp simd
     for (int64_t j = 0; j < L; ++j) p[j] *= inv;
-    float* o = out + i * out_stride;
-#pragma omp simd
-    for (int64_t c = 0; c < hd; ++c) o[c] = 0.0f;
-    for (int64_t j = 0; j < L; ++j) {
-      const float pj = p[j];
-      const float* vj = v + j * stride;
-#pragma omp simd
-      for (int64_t c = 0; c < hd; ++c) o[c] += pj * vj[c];
-    }
+    combine_rows(p, L, v, stride, hd, out + i * out_stride);  // O_i = P_i V
   }
 }
 
@@ -230,14 +234,7 @@ void attention_head_grad(const float* dout, int64_t out_stride, const float* q, 
     const float* p = probs + i * L;
     const float* doi = dout + i * out_stride;
     // dP_i = dO_i V^T, then dS_i = P_i * (dP_i - <P_i, dP_i>) * scale.
-#pragma omp simd
-    for (int64_t j = 0; j < L; ++j) ds[j] = 0.0f;
-    for (int64_t c = 0; c < hd; ++c) {
-      const float dc = doi[c];
-      const float* vtc = vt + c * L;
-#pragma omp simd
-      for (int64_t j = 0; j < L; ++j) ds[j] += dc * vtc[j];
-    }
+    combine_rows(doi, hd, vt, L, L, ds);
     float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
     for (int64_t j = 0; j < L; ++j) dot += p[j] * ds[j];
@@ -386,20 +383,25 @@ void compute(TF_OpKernelContext* ctx, Body body) {
   TF_DeleteStatus(status);
 }
 
-struct LayerNormKernel {
-  float epsilon;
-};
-
-void* create_layer_norm(TF_OpKernelConstruction* construction) {
-  auto* kernel = new LayerNormKernel{1e-5f};
+// A kernel whose state is one attribute, read when TensorFlow builds the kernel.
+template <typename T>
+void* create_with_attr(TF_OpKernelConstruction* construction, const char* name, T initial,
+                       void (*get)(TF_OpKernelConstruction*, const char*, T*, TF_Status*)) {
+  auto* value = new T(initial);
   TF_Status* status = TF_NewStatus();
-  TF_OpKernelConstruction_GetAttrFloat(construction, "epsilon", &kernel->epsilon, status);
+  get(construction, name, value, status);
   if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(construction, status);
   TF_DeleteStatus(status);
-  return kernel;
+  return value;
 }
 
-void delete_layer_norm(void* kernel) { delete static_cast<LayerNormKernel*>(kernel); }
+template <typename T>
+void delete_with_attr(void* kernel) {
+  delete static_cast<T*>(kernel);
+}
+
+void* create_layer_norm(TF_OpKernelConstruction* c) { return create_with_attr<float>(c, "epsilon", 1e-5f, TF_OpKernelConstruction_GetAttrFloat); }
+void* create_attention(TF_OpKernelConstruction* c) { return create_with_attr<int32_t>(c, "heads", 1, TF_OpKernelConstruction_GetAttrInt32); }
 
 void* create_stateless(TF_OpKernelConstruction*) { return nullptr; }
 void delete_stateless(void*) {}
@@ -414,7 +416,7 @@ void compute_layer_norm(void* kernel, TF_OpKernelContext* ctx) {
     TF_Tensor* y = output(ctx, 0, dims_of(x), status);
     TF_Tensor* mean = y ? output(ctx, 1, {rows}, status) : nullptr;
     TF_Tensor* rstd = mean ? output(ctx, 2, {rows}, status) : nullptr;
-    if (rstd) layer_norm_rows(data(x), data(g), data(b), static_cast<LayerNormKernel*>(kernel)->epsilon, rows, d, data(y), data(mean), data(rstd));
+    if (rstd) layer_norm_rows(data(x), data(g), data(b), *static_cast<float*>(kernel), rows, d, data(y), data(mean), data(rstd));
     for (TF_Tensor* t : {y, mean, rstd}) if (t) TF_DeleteTensor(t);
   });
 }
@@ -607,21 +609,6 @@ void compute_embed_grad(void*, TF_OpKernelContext* ctx) {
   });
 }
 
-struct AttentionKernel {
-  int32_t heads;
-};
-
-void* create_attention(TF_OpKernelConstruction* construction) {
-  auto* kernel = new AttentionKernel{1};
-  TF_Status* status = TF_NewStatus();
-  TF_OpKernelConstruction_GetAttrInt32(construction, "heads", &kernel->heads, status);
-  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(construction, status);
-  TF_DeleteStatus(status);
-  return kernel;
-}
-
-void delete_attention(void* kernel) { delete static_cast<AttentionKernel*>(kernel); }
-
 // Attention's sizes from qkv [B*L, 3d] and mask [B, L] (or probs [B, heads, L, L]); false with the failure reported.
 struct AttentionShape {
   int64_t B, L, d, hd, heads;
@@ -644,7 +631,7 @@ void compute_attention(void* kernel, TF_OpKernelContext* ctx) {
     if (!mask) return;
     if (TF_NumDims(mask) != 2) return fail(ctx, status, "RobustlabAttention: mask must be [B, L]");
     AttentionShape s;
-    if (!attention_shape(ctx, status, "RobustlabAttention", qkv, TF_Dim(mask, 0), TF_Dim(mask, 1), static_cast<AttentionKernel*>(kernel)->heads, &s)) return;
+    if (!attention_shape(ctx, status, "RobustlabAttention", qkv, TF_Dim(mask, 0), TF_Dim(mask, 1), *static_cast<int32_t*>(kernel), &s)) return;
     TF_Tensor* out = output(ctx, 0, {s.B * s.L, s.d}, status);
     TF_Tensor* probs = out ? output(ctx, 1, {s.B, s.heads, s.L, s.L}, status) : nullptr;
     if (probs) {
@@ -671,7 +658,7 @@ void compute_attention_grad(void* kernel, TF_OpKernelContext* ctx) {
     TF_Tensor* t[3];
     for (int i = 0; i < 3; ++i) if (!(t[i] = in.get(i))) return;
     TF_Tensor *dout = t[0], *qkv = t[1], *probs = t[2];
-    const int32_t heads = static_cast<AttentionKernel*>(kernel)->heads;
+    const int32_t heads = *static_cast<int32_t*>(kernel);
     if (TF_NumDims(probs) != 4 || TF_Dim(probs, 1) != heads || TF_Dim(probs, 2) != TF_Dim(probs, 3))
       return fail(ctx, status, "RobustlabAttentionGrad: probs must be [B, heads, L, L]");
     AttentionShape s;
@@ -712,14 +699,14 @@ struct OpSpec {
 struct Registration {
   Registration() {
     const OpSpec specs[] = {
-        {"RobustlabLayerNorm", {"x: float", "gamma: float", "beta: float"}, {"y: float", "mean: float", "rstd: float"}, {"epsilon: float = 1e-5"}, create_layer_norm, compute_layer_norm, delete_layer_norm},
+        {"RobustlabLayerNorm", {"x: float", "gamma: float", "beta: float"}, {"y: float", "mean: float", "rstd: float"}, {"epsilon: float = 1e-5"}, create_layer_norm, compute_layer_norm, delete_with_attr<float>},
         {"RobustlabLayerNormGrad", {"dy: float", "x: float", "gamma: float", "mean: float", "rstd: float"}, {"dx: float", "dgamma: float", "dbeta: float"}, {}, create_stateless, compute_layer_norm_grad, delete_stateless},
         {"RobustlabGelu", {"x: float"}, {"y: float"}, {}, create_stateless, compute_gelu, delete_stateless},
         {"RobustlabGeluGrad", {"dy: float", "x: float"}, {"dx: float"}, {}, create_stateless, compute_gelu_grad, delete_stateless},
         {"RobustlabSparseSoftmaxCrossEntropy", {"logits: float", "labels: int32"}, {"loss: float", "logsumexp: float"}, {}, create_stateless, compute_cross_entropy, delete_stateless},
         {"RobustlabSparseSoftmaxCrossEntropyGrad", {"logits: float", "logsumexp: float", "labels: int32", "dloss: float"}, {"dlogits: float"}, {}, create_stateless, compute_cross_entropy_grad, delete_stateless},
-        {"RobustlabAttention", {"qkv: float", "mask: float"}, {"out: float", "probs: float"}, {"heads: int >= 1"}, create_attention, compute_attention, delete_attention},
-        {"RobustlabAttentionGrad", {"dout: float", "qkv: float", "probs: float"}, {"dqkv: float"}, {"heads: int >= 1"}, create_attention, compute_attention_grad, delete_attention},
+        {"RobustlabAttention", {"qkv: float", "mask: float"}, {"out: float", "probs: float"}, {"heads: int >= 1"}, create_attention, compute_attention, delete_with_attr<int32_t>},
+        {"RobustlabAttentionGrad", {"dout: float", "qkv: float", "probs: float"}, {"dqkv: float"}, {"heads: int >= 1"}, create_attention, compute_attention_grad, delete_with_attr<int32_t>},
         {"RobustlabEmbed", {"ids: int32", "table: float", "positions: float"}, {"out: float"}, {}, create_stateless, compute_embed, delete_stateless},
         {"RobustlabEmbedGrad", {"dout: float", "ids: int32", "table: float", "positions: float"}, {"dtable: float", "dpositions: float"}, {}, create_stateless, compute_embed_grad, delete_stateless},
         {"RobustlabAdam", {"p: N * float", "m: N * float", "v: N * float", "g: N * float", "hyper: float"}, {"p_out: N * float", "m_out: N * float", "v_out: N * float"}, {"N: int >= 1"}, create_stateless, compute_adam, delete_stateless},
