@@ -1,11 +1,13 @@
 /**
- * `node dist/bench/prototypes.js [--iters=20] [--only=fused,adam,cert-batch]`: engine choices measured A/B on the native backend. Each
- * candidate is timed interleaved with the baseline (baseline step, candidate step, ...) so that both see
- * the same machine load; medians of each are printed with the speed-up. Nothing here changes the engine.
+ * `node dist/bench/prototypes.js [--iters=20] [--only=fused,adam,cert-batch]`: engine choices measured
+ * A/B on the native backend. Each candidate is timed interleaved with the baseline (baseline step,
+ * candidate step, ...) so that both see the same machine load; medians of each are printed with the
+ * speed-up. Nothing here changes the engine.
  *
  * Candidates:
  * - fused: the MLM and classifier steps with our fused kernels (engine/fused-kernels.ts: layer norm, GELU,
- *   cross-entropy) against the tfjs compositions, on one model (switched per step).
+ *   cross-entropy, attention, embedding; Adam is the next candidate's) against the tfjs compositions, on
+ *   one model (switched per step).
  * - adam: the bench's training steps with our one-call Adam kernel (the default on the native backend)
  *   against the same update in tfjs ops (`kernel: 'ops'`, 12 kernels per parameter) and in TensorFlow's
  *   ResourceApplyAdam (`kernel: 'resource'`, one kernel per parameter plus a copy in and out).

@@ -10,8 +10,9 @@
  *   parameter takes one `ResourceApplyAdam` kernel (plus a buffer hand-over in and a read out), instead
  *   of 12 element-wise kernels and 12 passes over memory;
  * - wasm / cpu: the same formula in tfjs ops.
- * Both compute m <- m + (g - m)(1 - b1), v <- v + (g^2 - v)(1 - b2), p <- p - lr_t m / (sqrt(v) + eps)
- * with lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), TensorFlow's formulation, so they agree to float rounding.
+ * All three compute m <- m + (g - m)(1 - b1), v <- v + (g^2 - v)(1 - b2), p <- p - lr_t m / (sqrt(v) + eps)
+ * with lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), TensorFlow's formulation; on the native backend the three
+ * give bit-identical parameters (test/engine/adam.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { adamKernel, fusedKernelsAvailable } from './fused-kernels.js';

@@ -12,6 +12,7 @@ const geluFused = customGradient<[tf.Tensor]>((x, save) => {
   return { value: geluKernel(x), gradFunc: (dy, [x]) => [geluGradKernel(dy, x!)] };
 });
 
+/** x * sigmoid(1.702 x), element-wise. */
 export function gelu<T extends tf.Tensor>(x: T): T {
   return (fusedKernelsAvailable() ? geluFused(x) : tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)))) as T;
 }

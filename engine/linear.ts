@@ -1,8 +1,10 @@
 /**
  * The affine map x w + b of a batch of row vectors, with its gradient written by hand:
- * dx = dy w^T, dw = x^T dy, db = sum_rows dy (BiasAddGrad on the native backend). Three kernels backward and two forward, where tfjs's
- * autodiff of matMul + add runs each product through 3-D reshapes and the bias gradient through a
- * reshape + sum (about 15 kernels per layer on the native backend).
+ * dx = dy w^T, dw = x^T dy, db = sum_rows dy (BiasAddGrad on the native backend). Three kernels
+ * backward and two forward, where tfjs's autodiff of matMul + add runs each product through 3-D
+ * reshapes and the bias gradient through a reshape + sum (about 15 kernels per layer on the native
+ * backend). Fusing the bias add into oneDNN's product (_MklNativeFusedMatMul) was measured A/B and
+ * left out: MLM step 1.02x, classifier step 0.94-1.00x.
  */
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from './custom-gradient.js';
