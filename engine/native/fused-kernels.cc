@@ -331,27 +331,6 @@ void parallel_for(int64_t n, int64_t grain, Body body) {
 
 // ---- TensorFlow plumbing ----
 
-// Inputs of one kernel call, released when the call ends.
-class Inputs {
- public:
-  Inputs(TF_OpKernelContext* ctx, TF_Status* status) : ctx_(ctx), status_(status) {}
-  ~Inputs() {
-    for (TF_Tensor* t : held_) TF_DeleteTensor(t);
-  }
-  TF_Tensor* get(int i) {
-    TF_Tensor* t = nullptr;
-    TF_GetInput(ctx_, i, &t, status_);
-    if (TF_GetCode(status_) != TF_OK) return nullptr;
-    held_.push_back(t);
-    return t;
-  }
-
- private:
-  TF_OpKernelContext* ctx_;
-  TF_Status* status_;
-  std::vector<TF_Tensor*> held_;
-};
-
 std::vector<int64_t> dims_of(const TF_Tensor* t) {
   std::vector<int64_t> dims(TF_NumDims(t));
   for (size_t i = 0; i < dims.size(); ++i) dims[i] = TF_Dim(t, static_cast<int>(i));
@@ -362,26 +341,55 @@ int64_t last_dim(const TF_Tensor* t) { return TF_NumDims(t) == 0 ? 1 : TF_Dim(t,
 
 float* data(TF_Tensor* t) { return static_cast<float*>(TF_TensorData(t)); }
 
-// Output i with the given dims; null (and status set) on failure.
-TF_Tensor* output(TF_OpKernelContext* ctx, int i, const std::vector<int64_t>& dims, TF_Status* status) {
-  int64_t n = 1;
-  for (int64_t v : dims) n *= v;
-  return TF_AllocateOutput(ctx, i, TF_FLOAT, dims.data(), static_cast<int>(dims.size()), n * sizeof(float), status);
-}
+const int32_t* ids_of(TF_Tensor* t) { return static_cast<const int32_t*>(TF_TensorData(t)); }
 
-void fail(TF_OpKernelContext* ctx, TF_Status* status, const std::string& message) {
-  TF_SetStatus(status, TF_INVALID_ARGUMENT, message.c_str());
-  TF_OpKernelContext_Failure(ctx, status);
-}
+// One kernel call: every input, fetched when the call starts, the outputs it allocates, and its status.
+// When the call ends it releases the tensors and reports a failure to TensorFlow, once.
+class Call {
+ public:
+  explicit Call(TF_OpKernelContext* ctx) : ctx_(ctx), status_(TF_NewStatus()) {
+    const int n = TF_NumInputs(ctx);
+    for (int i = 0; i < n && ok(); ++i) {
+      TF_Tensor* t = nullptr;
+      TF_GetInput(ctx, i, &t, status_);
+      if (ok()) inputs_.push_back(t);
+    }
+  }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+  ~Call() {
+    for (TF_Tensor* t : inputs_) TF_DeleteTensor(t);
+    for (TF_Tensor* t : outputs_) TF_DeleteTensor(t);
+    if (!ok()) TF_OpKernelContext_Failure(ctx_, status_);
+    TF_DeleteStatus(status_);
+  }
 
-// Runs body(ctx, status) and reports a failed status to TensorFlow.
-template <typename Body>
-void compute(TF_OpKernelContext* ctx, Body body) {
-  TF_Status* status = TF_NewStatus();
-  body(ctx, status);
-  if (TF_GetCode(status) != TF_OK) TF_OpKernelContext_Failure(ctx, status);
-  TF_DeleteStatus(status);
-}
+  bool ok() const { return TF_GetCode(status_) == TF_OK; }
+  int inputs() const { return static_cast<int>(inputs_.size()); }
+  TF_Tensor* in(int i) const { return inputs_[i]; }
+
+  // The data of float output i with the given dims; null once the call has failed.
+  float* out(int i, const std::vector<int64_t>& dims) {
+    if (!ok()) return nullptr;
+    int64_t n = 1;
+    for (int64_t v : dims) n *= v;
+    TF_Tensor* t = TF_AllocateOutput(ctx_, i, TF_FLOAT, dims.data(), static_cast<int>(dims.size()), n * sizeof(float), status_);
+    if (!ok()) return nullptr;
+    outputs_.push_back(t);
+    return data(t);
+  }
+
+  // Fails the call with a one-line message for the user; returns false.
+  bool fail(const std::string& message) {
+    TF_SetStatus(status_, TF_INVALID_ARGUMENT, message.c_str());
+    return false;
+  }
+
+ private:
+  TF_OpKernelContext* ctx_;
+  TF_Status* status_;
+  std::vector<TF_Tensor*> inputs_, outputs_;
+};
 
 // A kernel whose state is one attribute, read when TensorFlow builds the kernel.
 template <typename T>
@@ -407,280 +415,220 @@ void* create_stateless(TF_OpKernelConstruction*) { return nullptr; }
 void delete_stateless(void*) {}
 
 void compute_layer_norm(void* kernel, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor *x = in.get(0), *g = x ? in.get(1) : nullptr, *b = g ? in.get(2) : nullptr;
-    if (!b) return;
-    const int64_t d = last_dim(x), rows = d == 0 ? 0 : TF_TensorElementCount(x) / d;
-    if (TF_TensorElementCount(g) != d || TF_TensorElementCount(b) != d) return fail(ctx, status, "RobustlabLayerNorm: gamma and beta must have the size of x's last axis");
-    TF_Tensor* y = output(ctx, 0, dims_of(x), status);
-    TF_Tensor* mean = y ? output(ctx, 1, {rows}, status) : nullptr;
-    TF_Tensor* rstd = mean ? output(ctx, 2, {rows}, status) : nullptr;
-    if (rstd) layer_norm_rows(data(x), data(g), data(b), *static_cast<float*>(kernel), rows, d, data(y), data(mean), data(rstd));
-    for (TF_Tensor* t : {y, mean, rstd}) if (t) TF_DeleteTensor(t);
-  });
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *x = c.in(0), *g = c.in(1), *b = c.in(2);
+  const int64_t d = last_dim(x), rows = d == 0 ? 0 : TF_TensorElementCount(x) / d;
+  if (TF_TensorElementCount(g) != d || TF_TensorElementCount(b) != d) return void(c.fail("RobustlabLayerNorm: gamma and beta must have the size of x's last axis"));
+  float* y = c.out(0, dims_of(x));
+  float* mean = c.out(1, {rows});
+  float* rstd = c.out(2, {rows});
+  if (rstd) layer_norm_rows(data(x), data(g), data(b), *static_cast<float*>(kernel), rows, d, y, mean, rstd);
 }
 
 void compute_layer_norm_grad(void*, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor* t[5];
-    for (int i = 0; i < 5; ++i) if (!(t[i] = in.get(i))) return;
-    TF_Tensor *dy = t[0], *x = t[1], *g = t[2], *mean = t[3], *rstd = t[4];
-    const int64_t d = last_dim(x), rows = d == 0 ? 0 : TF_TensorElementCount(x) / d;
-    if (TF_TensorElementCount(dy) != rows * d || TF_TensorElementCount(g) != d || TF_TensorElementCount(mean) != rows || TF_TensorElementCount(rstd) != rows)
-      return fail(ctx, status, "RobustlabLayerNormGrad: inconsistent shapes");
-    TF_Tensor* dx = output(ctx, 0, dims_of(x), status);
-    TF_Tensor* dg = dx ? output(ctx, 1, {d}, status) : nullptr;
-    TF_Tensor* db = dg ? output(ctx, 2, {d}, status) : nullptr;
-    if (db) layer_norm_grad_rows(data(dy), data(x), data(g), data(mean), data(rstd), rows, d, data(dx), data(dg), data(db));
-    for (TF_Tensor* o : {dx, dg, db}) if (o) TF_DeleteTensor(o);
-  });
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *dy = c.in(0), *x = c.in(1), *g = c.in(2), *mean = c.in(3), *rstd = c.in(4);
+  const int64_t d = last_dim(x), rows = d == 0 ? 0 : TF_TensorElementCount(x) / d;
+  if (TF_TensorElementCount(dy) != rows * d || TF_TensorElementCount(g) != d || TF_TensorElementCount(mean) != rows || TF_TensorElementCount(rstd) != rows)
+    return void(c.fail("RobustlabLayerNormGrad: inconsistent shapes"));
+  float* dx = c.out(0, dims_of(x));
+  float* dg = c.out(1, {d});
+  float* db = c.out(2, {d});
+  if (db) layer_norm_grad_rows(data(dy), data(x), data(g), data(mean), data(rstd), rows, d, dx, dg, db);
 }
 
 void compute_gelu(void*, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor* x = in.get(0);
-    if (!x) return;
-    TF_Tensor* y = output(ctx, 0, dims_of(x), status);
-    if (!y) return;
-    gelu(data(x), TF_TensorElementCount(x), data(y));
-    TF_DeleteTensor(y);
-  });
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor* x = c.in(0);
+  if (float* y = c.out(0, dims_of(x))) gelu(data(x), TF_TensorElementCount(x), y);
 }
 
 void compute_gelu_grad(void*, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor *dy = in.get(0), *x = dy ? in.get(1) : nullptr;
-    if (!x) return;
-    if (TF_TensorElementCount(dy) != TF_TensorElementCount(x)) return fail(ctx, status, "RobustlabGeluGrad: dy and x differ in size");
-    TF_Tensor* dx = output(ctx, 0, dims_of(x), status);
-    if (!dx) return;
-    gelu_grad(data(dy), data(x), TF_TensorElementCount(x), data(dx));
-    TF_DeleteTensor(dx);
-  });
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *dy = c.in(0), *x = c.in(1);
+  if (TF_TensorElementCount(dy) != TF_TensorElementCount(x)) return void(c.fail("RobustlabGeluGrad: dy and x differ in size"));
+  if (float* dx = c.out(0, dims_of(x))) gelu_grad(data(dy), data(x), TF_TensorElementCount(x), dx);
 }
 
-// Checks logits [n, c] and labels [n] in [0, c); returns false with the failure reported.
-bool check_cross_entropy(TF_OpKernelContext* ctx, TF_Status* status, const char* op, TF_Tensor* logits, TF_Tensor* labels) {
-  if (TF_NumDims(logits) != 2 || TF_NumDims(labels) != 1 || TF_Dim(labels, 0) != TF_Dim(logits, 0) || TF_Dim(logits, 1) == 0) {
-    fail(ctx, status, std::string(op) + ": logits must be [n, c] with c > 0 and labels [n]");
-    return false;
-  }
+// Checks logits [n, c] and labels [n] in [0, c); false with the call failed.
+bool check_cross_entropy(Call& call, const char* op, TF_Tensor* logits, TF_Tensor* labels) {
+  if (TF_NumDims(logits) != 2 || TF_NumDims(labels) != 1 || TF_Dim(labels, 0) != TF_Dim(logits, 0) || TF_Dim(logits, 1) == 0)
+    return call.fail(std::string(op) + ": logits must be [n, c] with c > 0 and labels [n]");
   const int64_t n = TF_Dim(logits, 0), c = TF_Dim(logits, 1);
-  const int32_t* y = static_cast<const int32_t*>(TF_TensorData(labels));
+  const int32_t* y = ids_of(labels);
   for (int64_t i = 0; i < n; ++i) {
-    if (y[i] < 0 || y[i] >= c) {
-      fail(ctx, status, std::string(op) + ": label " + std::to_string(y[i]) + " at row " + std::to_string(i) + " is outside [0, " + std::to_string(c) + ")");
-      return false;
-    }
+    if (y[i] < 0 || y[i] >= c)
+      return call.fail(std::string(op) + ": label " + std::to_string(y[i]) + " at row " + std::to_string(i) + " is outside [0, " + std::to_string(c) + ")");
   }
   return true;
 }
 
 void compute_cross_entropy(void*, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor *logits = in.get(0), *labels = logits ? in.get(1) : nullptr;
-    if (!labels || !check_cross_entropy(ctx, status, "RobustlabSparseSoftmaxCrossEntropy", logits, labels)) return;
-    const int64_t n = TF_Dim(logits, 0), c = TF_Dim(logits, 1);
-    TF_Tensor* loss = output(ctx, 0, {n}, status);
-    TF_Tensor* lse = loss ? output(ctx, 1, {n}, status) : nullptr;
-    if (lse) {
-      const float* z = data(logits);
-      const int32_t* y = static_cast<const int32_t*>(TF_TensorData(labels));
-      float *lse_out = data(lse), *loss_out = data(loss);
-      parallel_for(n, 64, [=](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          const float* zi = z + i * c;
-          const float m = row_max(zi, c);
-          const float l = m + std::log(row_sum_exp(zi, c, m));
-          lse_out[i] = l;
-          loss_out[i] = l - zi[y[i]];
-        }
-      });
+  Call call(ctx);
+  if (!call.ok()) return;
+  TF_Tensor *logits = call.in(0), *labels = call.in(1);
+  if (!check_cross_entropy(call, "RobustlabSparseSoftmaxCrossEntropy", logits, labels)) return;
+  const int64_t n = TF_Dim(logits, 0), c = TF_Dim(logits, 1);
+  float* loss = call.out(0, {n});
+  float* lse = call.out(1, {n});
+  if (!lse) return;
+  const float* z = data(logits);
+  const int32_t* y = ids_of(labels);
+  parallel_for(n, 64, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float* zi = z + i * c;
+      const float m = row_max(zi, c);
+      const float l = m + std::log(row_sum_exp(zi, c, m));
+      lse[i] = l;
+      loss[i] = l - zi[y[i]];
     }
-    for (TF_Tensor* o : {loss, lse}) if (o) TF_DeleteTensor(o);
   });
 }
 
 void compute_cross_entropy_grad(void*, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor* t[4];
-    for (int i = 0; i < 4; ++i) if (!(t[i] = in.get(i))) return;
-    TF_Tensor *logits = t[0], *lse = t[1], *labels = t[2], *dloss = t[3];
-    if (!check_cross_entropy(ctx, status, "RobustlabSparseSoftmaxCrossEntropyGrad", logits, labels)) return;
-    const int64_t n = TF_Dim(logits, 0), c = TF_Dim(logits, 1);
-    if (TF_TensorElementCount(lse) != n || TF_TensorElementCount(dloss) != n) return fail(ctx, status, "RobustlabSparseSoftmaxCrossEntropyGrad: logsumexp and dloss must be [n]");
-    TF_Tensor* dz = output(ctx, 0, {n, c}, status);
-    if (!dz) return;
-    const int32_t* y = static_cast<const int32_t*>(TF_TensorData(labels));
-    const float *z = data(logits), *l = data(lse), *g = data(dloss);
-    float* out = data(dz);
-    parallel_for(n, 64, [=](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        row_softmax_scaled(z + i * c, c, l[i], g[i], out + i * c);
-        out[i * c + y[i]] -= g[i];
-      }
-    });
-    TF_DeleteTensor(dz);
+  Call call(ctx);
+  if (!call.ok()) return;
+  TF_Tensor *logits = call.in(0), *lse = call.in(1), *labels = call.in(2), *dloss = call.in(3);
+  if (!check_cross_entropy(call, "RobustlabSparseSoftmaxCrossEntropyGrad", logits, labels)) return;
+  const int64_t n = TF_Dim(logits, 0), c = TF_Dim(logits, 1);
+  if (TF_TensorElementCount(lse) != n || TF_TensorElementCount(dloss) != n) return void(call.fail("RobustlabSparseSoftmaxCrossEntropyGrad: logsumexp and dloss must be [n]"));
+  float* out = call.out(0, {n, c});
+  if (!out) return;
+  const int32_t* y = ids_of(labels);
+  const float *z = data(logits), *l = data(lse), *g = data(dloss);
+  parallel_for(n, 64, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      row_softmax_scaled(z + i * c, c, l[i], g[i], out + i * c);
+      out[i * c + y[i]] -= g[i];
+    }
   });
 }
 
 void compute_adam(void*, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    const int inputs = TF_NumInputs(ctx);
-    if (inputs < 5 || (inputs - 1) % 4 != 0) return fail(ctx, status, "RobustlabAdam: inputs must be N parameters, N m, N v, N gradients and hyper");
-    const int n = (inputs - 1) / 4;
-    Inputs in(ctx, status);
-    std::vector<TF_Tensor*> t(inputs);
-    for (int i = 0; i < inputs; ++i) if (!(t[i] = in.get(i))) return;
-    if (TF_TensorElementCount(t[4 * n]) != 4) return fail(ctx, status, "RobustlabAdam: hyper must be [lr_t, beta1, beta2, epsilon]");
-    const float* hyper = data(t[4 * n]);
-    const float lr = hyper[0], one_minus_b1 = 1.0f - hyper[1], one_minus_b2 = 1.0f - hyper[2], eps = hyper[3];
-    for (int k = 0; k < n; ++k) {
-      const int64_t size = TF_TensorElementCount(t[k]);
-      for (int j = 1; j < 4; ++j)
-        if (TF_TensorElementCount(t[j * n + k]) != size) return fail(ctx, status, "RobustlabAdam: parameter " + std::to_string(k) + " and its m, v, gradient differ in size");
-    }
-    for (int k = 0; k < n; ++k) {
-      TF_Tensor* out[3] = {nullptr, nullptr, nullptr};
-      for (int j = 0; j < 3 && TF_GetCode(status) == TF_OK; ++j) out[j] = output(ctx, j * n + k, dims_of(t[k]), status);
-      if (out[2]) {
-        const float *p = data(t[k]), *m = data(t[n + k]), *v = data(t[2 * n + k]), *g = data(t[3 * n + k]);
-        float *po = data(out[0]), *mo = data(out[1]), *vo = data(out[2]);
-        parallel_for(TF_TensorElementCount(t[k]), 1 << 16, [=](int64_t begin, int64_t end) {
-          adam_update(p + begin, m + begin, v + begin, g + begin, end - begin, lr, one_minus_b1, one_minus_b2, eps, po + begin, mo + begin, vo + begin);
-        });
-      }
-      for (TF_Tensor* o : out) if (o) TF_DeleteTensor(o);
-      if (TF_GetCode(status) != TF_OK) return;
-    }
-  });
+  Call c(ctx);
+  if (!c.ok()) return;
+  const int inputs = c.inputs();
+  if (inputs < 5 || (inputs - 1) % 4 != 0) return void(c.fail("RobustlabAdam: inputs must be N parameters, N m, N v, N gradients and hyper"));
+  const int n = (inputs - 1) / 4;
+  if (TF_TensorElementCount(c.in(4 * n)) != 4) return void(c.fail("RobustlabAdam: hyper must be [lr_t, beta1, beta2, epsilon]"));
+  const float* hyper = data(c.in(4 * n));
+  const float lr = hyper[0], one_minus_b1 = 1.0f - hyper[1], one_minus_b2 = 1.0f - hyper[2], eps = hyper[3];
+  for (int k = 0; k < n; ++k) {
+    const int64_t size = TF_TensorElementCount(c.in(k));
+    for (int j = 1; j < 4; ++j)
+      if (TF_TensorElementCount(c.in(j * n + k)) != size) return void(c.fail("RobustlabAdam: parameter " + std::to_string(k) + " and its m, v, gradient differ in size"));
+  }
+  for (int k = 0; k < n; ++k) {
+    float* po = c.out(k, dims_of(c.in(k)));
+    float* mo = c.out(n + k, dims_of(c.in(k)));
+    float* vo = c.out(2 * n + k, dims_of(c.in(k)));
+    if (!vo) return;
+    const float *p = data(c.in(k)), *m = data(c.in(n + k)), *v = data(c.in(2 * n + k)), *g = data(c.in(3 * n + k));
+    parallel_for(TF_TensorElementCount(c.in(k)), 1 << 16, [=](int64_t begin, int64_t end) {
+      adam_update(p + begin, m + begin, v + begin, g + begin, end - begin, lr, one_minus_b1, one_minus_b2, eps, po + begin, mo + begin, vo + begin);
+    });
+  }
 }
 
-// Checks ids [B, L] in [0, V) with L <= P; returns false with the failure reported.
-bool check_embedding(TF_OpKernelContext* ctx, TF_Status* status, const char* op, TF_Tensor* ids, TF_Tensor* table, TF_Tensor* positions) {
-  if (TF_NumDims(ids) != 2 || TF_NumDims(table) != 2 || TF_NumDims(positions) != 2 || TF_Dim(table, 1) != TF_Dim(positions, 1) || TF_Dim(ids, 1) > TF_Dim(positions, 0)) {
-    fail(ctx, status, std::string(op) + ": ids must be [B, L], table [V, d] and positions [P, d] with L <= P");
-    return false;
-  }
+// Checks ids [B, L] in [0, V) with L <= P; false with the call failed.
+bool check_embedding(Call& call, const char* op, TF_Tensor* ids, TF_Tensor* table, TF_Tensor* positions) {
+  if (TF_NumDims(ids) != 2 || TF_NumDims(table) != 2 || TF_NumDims(positions) != 2 || TF_Dim(table, 1) != TF_Dim(positions, 1) || TF_Dim(ids, 1) > TF_Dim(positions, 0))
+    return call.fail(std::string(op) + ": ids must be [B, L], table [V, d] and positions [P, d] with L <= P");
   const int64_t n = TF_TensorElementCount(ids), V = TF_Dim(table, 0);
-  const int32_t* id = static_cast<const int32_t*>(TF_TensorData(ids));
+  const int32_t* id = ids_of(ids);
   for (int64_t i = 0; i < n; ++i) {
-    if (id[i] < 0 || id[i] >= V) {
-      fail(ctx, status, std::string(op) + ": token id " + std::to_string(id[i]) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
-      return false;
-    }
+    if (id[i] < 0 || id[i] >= V)
+      return call.fail(std::string(op) + ": token id " + std::to_string(id[i]) + " is outside the vocabulary [0, " + std::to_string(V) + ")");
   }
   return true;
 }
 
 void compute_embed(void*, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor* t[3];
-    for (int i = 0; i < 3; ++i) if (!(t[i] = in.get(i))) return;
-    if (!check_embedding(ctx, status, "RobustlabEmbed", t[0], t[1], t[2])) return;
-    const int64_t B = TF_Dim(t[0], 0), L = TF_Dim(t[0], 1), d = TF_Dim(t[1], 1);
-    TF_Tensor* out = output(ctx, 0, {B * L, d}, status);
-    if (!out) return;
-    embed_rows(static_cast<const int32_t*>(TF_TensorData(t[0])), data(t[1]), data(t[2]), B, L, d, data(out));
-    TF_DeleteTensor(out);
-  });
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *ids = c.in(0), *table = c.in(1), *positions = c.in(2);
+  if (!check_embedding(c, "RobustlabEmbed", ids, table, positions)) return;
+  const int64_t B = TF_Dim(ids, 0), L = TF_Dim(ids, 1), d = TF_Dim(table, 1);
+  if (float* out = c.out(0, {B * L, d})) embed_rows(ids_of(ids), data(table), data(positions), B, L, d, out);
 }
 
 void compute_embed_grad(void*, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor* t[4];
-    for (int i = 0; i < 4; ++i) if (!(t[i] = in.get(i))) return;
-    TF_Tensor *dout = t[0], *ids = t[1], *table = t[2], *positions = t[3];
-    if (!check_embedding(ctx, status, "RobustlabEmbedGrad", ids, table, positions)) return;
-    const int64_t B = TF_Dim(ids, 0), L = TF_Dim(ids, 1), V = TF_Dim(table, 0), P = TF_Dim(positions, 0), d = TF_Dim(table, 1);
-    if (TF_TensorElementCount(dout) != B * L * d) return fail(ctx, status, "RobustlabEmbedGrad: dout must be [B*L, d]");
-    TF_Tensor* dtable = output(ctx, 0, {V, d}, status);
-    TF_Tensor* dpos = dtable ? output(ctx, 1, {P, d}, status) : nullptr;
-    if (dpos) embed_grad_rows(data(dout), static_cast<const int32_t*>(TF_TensorData(ids)), B, L, V, P, d, data(dtable), data(dpos));
-    for (TF_Tensor* o : {dtable, dpos}) if (o) TF_DeleteTensor(o);
-  });
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *dout = c.in(0), *ids = c.in(1), *table = c.in(2), *positions = c.in(3);
+  if (!check_embedding(c, "RobustlabEmbedGrad", ids, table, positions)) return;
+  const int64_t B = TF_Dim(ids, 0), L = TF_Dim(ids, 1), V = TF_Dim(table, 0), P = TF_Dim(positions, 0), d = TF_Dim(table, 1);
+  if (TF_TensorElementCount(dout) != B * L * d) return void(c.fail("RobustlabEmbedGrad: dout must be [B*L, d]"));
+  float* dtable = c.out(0, {V, d});
+  float* dpos = c.out(1, {P, d});
+  if (dpos) embed_grad_rows(data(dout), ids_of(ids), B, L, V, P, d, dtable, dpos);
 }
 
-// Attention's sizes from qkv [B*L, 3d] and mask [B, L] (or probs [B, heads, L, L]); false with the failure reported.
+// Attention's sizes from qkv [B*L, 3d] and mask [B, L] (or probs [B, heads, L, L]).
 struct AttentionShape {
   int64_t B, L, d, hd, heads;
 };
 
-bool attention_shape(TF_OpKernelContext* ctx, TF_Status* status, const char* op, TF_Tensor* qkv, int64_t B, int64_t L, int32_t heads, AttentionShape* out) {
-  if (TF_NumDims(qkv) != 2 || TF_Dim(qkv, 0) != B * L || TF_Dim(qkv, 1) % 3 != 0 || heads <= 0 || (TF_Dim(qkv, 1) / 3) % heads != 0) {
-    fail(ctx, status, std::string(op) + ": qkv must be [B*L, 3d] with d divisible by heads");
-    return false;
-  }
+// Checks qkv against B, L and heads; false with the call failed.
+bool attention_shape(Call& call, const char* op, TF_Tensor* qkv, int64_t B, int64_t L, int32_t heads, AttentionShape* out) {
+  if (TF_NumDims(qkv) != 2 || TF_Dim(qkv, 0) != B * L || TF_Dim(qkv, 1) % 3 != 0 || heads <= 0 || (TF_Dim(qkv, 1) / 3) % heads != 0)
+    return call.fail(std::string(op) + ": qkv must be [B*L, 3d] with d divisible by heads");
   const int64_t d = TF_Dim(qkv, 1) / 3;
   *out = {B, L, d, d / heads, heads};
   return true;
 }
 
 void compute_attention(void* kernel, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor *qkv = in.get(0), *mask = qkv ? in.get(1) : nullptr;
-    if (!mask) return;
-    if (TF_NumDims(mask) != 2) return fail(ctx, status, "RobustlabAttention: mask must be [B, L]");
-    AttentionShape s;
-    if (!attention_shape(ctx, status, "RobustlabAttention", qkv, TF_Dim(mask, 0), TF_Dim(mask, 1), *static_cast<int32_t*>(kernel), &s)) return;
-    TF_Tensor* out = output(ctx, 0, {s.B * s.L, s.d}, status);
-    TF_Tensor* probs = out ? output(ctx, 1, {s.B, s.heads, s.L, s.L}, status) : nullptr;
-    if (probs) {
-      const float *x = data(qkv), *m = data(mask);
-      float *o = data(out), *p = data(probs);
-      const float scale = 1.0f / std::sqrt(static_cast<float>(s.hd));
-      parallel_for(s.B * s.heads, 4, [=](int64_t begin, int64_t end) {
-        std::vector<float> kt(s.hd * s.L);
-        for (int64_t bh = begin; bh < end; ++bh) {
-          const int64_t b = bh / s.heads, h = bh % s.heads;
-          const float* rows = x + b * s.L * 3 * s.d + h * s.hd;
-          attention_head(rows, rows + s.d, rows + 2 * s.d, 3 * s.d, m + b * s.L, s.L, s.hd, scale, o + b * s.L * s.d + h * s.hd, s.d,
-                         p + bh * s.L * s.L, kt.data());
-        }
-      });
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *qkv = c.in(0), *mask = c.in(1);
+  if (TF_NumDims(mask) != 2) return void(c.fail("RobustlabAttention: mask must be [B, L]"));
+  AttentionShape s;
+  if (!attention_shape(c, "RobustlabAttention", qkv, TF_Dim(mask, 0), TF_Dim(mask, 1), *static_cast<int32_t*>(kernel), &s)) return;
+  float* o = c.out(0, {s.B * s.L, s.d});
+  float* p = c.out(1, {s.B, s.heads, s.L, s.L});
+  if (!p) return;
+  const float *x = data(qkv), *m = data(mask);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(s.hd));
+  parallel_for(s.B * s.heads, 4, [=](int64_t begin, int64_t end) {
+    std::vector<float> kt(s.hd * s.L);
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const int64_t b = bh / s.heads, h = bh % s.heads;
+      const float* rows = x + b * s.L * 3 * s.d + h * s.hd;
+      attention_head(rows, rows + s.d, rows + 2 * s.d, 3 * s.d, m + b * s.L, s.L, s.hd, scale, o + b * s.L * s.d + h * s.hd, s.d,
+                     p + bh * s.L * s.L, kt.data());
     }
-    for (TF_Tensor* t : {out, probs}) if (t) TF_DeleteTensor(t);
   });
 }
 
 void compute_attention_grad(void* kernel, TF_OpKernelContext* ctx) {
-  compute(ctx, [&](TF_OpKernelContext* ctx, TF_Status* status) {
-    Inputs in(ctx, status);
-    TF_Tensor* t[3];
-    for (int i = 0; i < 3; ++i) if (!(t[i] = in.get(i))) return;
-    TF_Tensor *dout = t[0], *qkv = t[1], *probs = t[2];
-    const int32_t heads = *static_cast<int32_t*>(kernel);
-    if (TF_NumDims(probs) != 4 || TF_Dim(probs, 1) != heads || TF_Dim(probs, 2) != TF_Dim(probs, 3))
-      return fail(ctx, status, "RobustlabAttentionGrad: probs must be [B, heads, L, L]");
-    AttentionShape s;
-    if (!attention_shape(ctx, status, "RobustlabAttentionGrad", qkv, TF_Dim(probs, 0), TF_Dim(probs, 2), heads, &s)) return;
-    if (TF_TensorElementCount(dout) != s.B * s.L * s.d) return fail(ctx, status, "RobustlabAttentionGrad: dout must be [B*L, d]");
-    TF_Tensor* dqkv = output(ctx, 0, {s.B * s.L, 3 * s.d}, status);
-    if (!dqkv) return;
-    const float *dy = data(dout), *x = data(qkv), *p = data(probs);
-    float* dx = data(dqkv);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(s.hd));
-    parallel_for(s.B * s.heads, 4, [=](int64_t begin, int64_t end) {
-      std::vector<float> vt(s.hd * s.L), ds(s.L);
-      for (int64_t bh = begin; bh < end; ++bh) {
-        const int64_t b = bh / s.heads, h = bh % s.heads;
-        const int64_t offset = b * s.L * 3 * s.d + h * s.hd;
-        const float* rows = x + offset;
-        float* drows = dx + offset;
-        attention_head_grad(dy + b * s.L * s.d + h * s.hd, s.d, rows, rows + s.d, rows + 2 * s.d, 3 * s.d, p + bh * s.L * s.L, s.L, s.hd, scale,
-                            drows, drows + s.d, drows + 2 * s.d, vt.data(), ds.data());
-      }
-    });
-    TF_DeleteTensor(dqkv);
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *dout = c.in(0), *qkv = c.in(1), *probs = c.in(2);
+  const int32_t heads = *static_cast<int32_t*>(kernel);
+  if (TF_NumDims(probs) != 4 || TF_Dim(probs, 1) != heads || TF_Dim(probs, 2) != TF_Dim(probs, 3))
+    return void(c.fail("RobustlabAttentionGrad: probs must be [B, heads, L, L]"));
+  AttentionShape s;
+  if (!attention_shape(c, "RobustlabAttentionGrad", qkv, TF_Dim(probs, 0), TF_Dim(probs, 2), heads, &s)) return;
+  if (TF_TensorElementCount(dout) != s.B * s.L * s.d) return void(c.fail("RobustlabAttentionGrad: dout must be [B*L, d]"));
+  float* dx = c.out(0, {s.B * s.L, 3 * s.d});
+  if (!dx) return;
+  const float *dy = data(dout), *x = data(qkv), *p = data(probs);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(s.hd));
+  parallel_for(s.B * s.heads, 4, [=](int64_t begin, int64_t end) {
+    std::vector<float> vt(s.hd * s.L), ds(s.L);
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const int64_t b = bh / s.heads, h = bh % s.heads;
+      const int64_t offset = b * s.L * 3 * s.d + h * s.hd;
+      const float* rows = x + offset;
+      float* drows = dx + offset;
+      attention_head_grad(dy + b * s.L * s.d + h * s.hd, s.d, rows, rows + s.d, rows + 2 * s.d, 3 * s.d, p + bh * s.L * s.L, s.L, s.hd, scale,
+                          drows, drows + s.d, drows + 2 * s.d, vt.data(), ds.data());
+    }
   });
 }
 
