@@ -3,21 +3,21 @@
  * `plan.run()`; `robustlab/dsl` alone plans without any tensor library.
  */
 import { registerPlanRunner } from './dsl/index.js';
-import { runPlan } from './engine/execute.js';
+import { runPlan } from './engine/run-plan.js';
 
 registerPlanRunner((plan, options) => runPlan(plan, options));
 
 export * from './dsl/index.js';
 export type { PlanData, Stage, StageKind, RunOptions, RunResult, Target, BackendRequest } from './dsl/plan-types.js';
-export { runPlan, defaultRunsDir, type EngineRunOptions } from './engine/execute.js';
-export { initBackend, backendReport, describeBackend, type BackendReport, type BackendName } from './engine/backend.js';
+export { runPlan, defaultRunsDir, type EngineRunOptions } from './engine/run-plan.js';
+export { initBackend, backendReport, describeBackend, type BackendReport, type BackendName } from './engine/backend/selection.js';
 export { EngineError } from './engine/errors.js';
-export { certify, predict, sampleUnderNoise, lowerConfidenceBound, maxCertifiableRadius, decidePrediction, ABSTAIN, type BaseClassifier, type Certificate } from './engine/certify.js';
-export { certifyDataset, certifiedAccuracy, abstainRate, type CertifiedPoint } from './engine/certify-dataset.js';
-export { softmaxTaskWeights, groupDroStep, smoothMax } from './engine/softmax-weights.js';
-export { randomNormal, randomUniform, deriveSeed } from './engine/device-random.js';
-export { openRunClassifier, readRunPlan } from './engine/load-run.js';
-export type { ExperimentResult, FigureSpec, Scale } from './engine/experiment-result.js';
+export { certify, predict, sampleUnderNoise, lowerConfidenceBound, maxCertifiableRadius, decidePrediction, ABSTAIN, type BaseClassifier, type Certificate } from './engine/certify/smoothing.js';
+export { certifyDataset, certifiedAccuracy, abstainRate, type CertifiedPoint } from './engine/certify/dataset.js';
+export { softmaxTaskWeights, groupDroStep, smoothMax } from './engine/pretrain/softmax-weights.js';
+export { randomNormal, randomUniform, deriveSeed } from './engine/backend/device-random.js';
+export { openRunClassifier, readRunPlan } from './engine/open-run.js';
+export type { ExperimentResult, FigureSpec, Scale } from './experiments/experiment-result.js';
 export type { ProgressEvent, ProgressSink } from './engine/progress.js';
 export * from './datasets/index.js';
 export { convexConvergence, sampleComplexity, reproduceTheory } from './theory/index.js';

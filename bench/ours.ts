@@ -5,14 +5,14 @@
  * timed step, on both sides.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Adam } from '../engine/adam.js';
-import { classifierLogits, createHead, type Classifier } from '../engine/classifier.js';
-import { sampleUnderNoise } from '../engine/certify.js';
+import { Adam } from '../engine/models/adam.js';
+import { classifierLogits, createHead, type Classifier } from '../engine/finetune/classifier.js';
+import { sampleUnderNoise } from '../engine/certify/smoothing.js';
 import { createMaskedImageModel, reconstructionLoss } from '../engine/models/masked-image-conv.js';
 import { createMaskedTokenModel, maskedTokenLoss } from '../engine/models/masked-token-transformer.js';
-import { countParameters, type Parameters } from '../engine/parameters.js';
+import { countParameters, type Parameters } from '../engine/models/parameters.js';
 import { SeededRandom } from '../engine/random.js';
-import { sparseSoftmaxCrossEntropy } from '../engine/sparse-cross-entropy.js';
+import { sparseSoftmaxCrossEntropy } from '../engine/ops/sparse-cross-entropy.js';
 import { imageModelConfig, tokenModelConfig, type ImageShape, type WorkloadConfig } from './workloads.js';
 
 export interface Runnable {
@@ -26,7 +26,7 @@ export interface Runnable {
 const LR = 1e-3;
 
 export interface BuildOptions {
-  /** Adam's implementation (engine/adam.ts); the bench uses the default, bench/prototypes.ts compares. */
+  /** Adam's implementation (engine/models/adam.ts); the bench uses the default, bench/prototypes.ts compares. */
   readonly adamKernel?: 'fused' | 'resource' | 'ops';
 }
 
@@ -97,7 +97,7 @@ export function buildOurs(config: WorkloadConfig, options: BuildOptions = {}): R
       const x = tf.randomUniform([B, H, H, 1]) as tf.Tensor4D;
       const y = tf.tensor1d(Array.from({ length: B }, () => Math.floor(rng.next() * config.numClasses)), 'int32') as tf.Tensor1D;
       return {
-        // As engine/finetune.ts: mean sparse softmax cross-entropy of the logits against the labels.
+        // As engine/finetune/finetune.ts: mean sparse softmax cross-entropy of the logits against the labels.
         step: () => adam.minimize(() => tf.mean(sparseSoftmaxCrossEntropy(classifierLogits(classifier, x), y))).dispose(),
         params: countParameters(trainable),
         dispose: () => {
@@ -132,7 +132,7 @@ function imageClassifier(shape: ImageShape, numClasses: number, rng: SeededRando
   return { classifier: { task: 'bench', numClasses, model, encoder, head }, trainable, names };
 }
 
-/** Patch mask [B, H, H, 1]: 1 where visible, 0 on masked patches (as engine/image-upstream.ts). */
+/** Patch mask [B, H, H, 1]: 1 where visible, 0 on masked patches (as engine/pretrain/image-upstream.ts). */
 function patchKeep(batch: number, side: number, patch: number, ratio: number): tf.Tensor4D {
   return tf.tidy(() => {
     const grid = Math.ceil(side / patch);

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
-import { initBackend, type BackendName } from '../engine/backend.js';
+import { initBackend, type BackendName } from '../engine/backend/selection.js';
 import { buildOurs } from './ours.js';
 import { workloads } from './workloads.js';
 

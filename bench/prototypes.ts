@@ -5,7 +5,7 @@
  * speed-up. Nothing here changes the engine.
  *
  * Candidates:
- * - fused: the MLM and classifier steps with our fused kernels (engine/fused-kernels.ts: layer norm, GELU,
+ * - fused: the MLM and classifier steps with our fused kernels (engine/backend/fused-kernels.ts: layer norm, GELU,
  *   cross-entropy, attention, embedding; Adam is the next candidate's) against the tfjs compositions, on
  *   one model (switched per step).
  * - adam: the bench's training steps with our one-call Adam kernel (the default on the native backend)
@@ -14,13 +14,13 @@
  * - cert-batch: certification's 1000 noisy passes in batches of 250 instead of one batch of 1000.
  *
  * Changes measured the same way and then made the engine's only path (numbers in the engine files):
- * the hand-written sparse cross-entropy (engine/sparse-cross-entropy.ts), the 2-D linear layer and layer
- * norm (engine/linear.ts, engine/layer-norm.ts), the fused convolution (engine/conv-relu.ts) and ReluGrad
- * (engine/native-ops.ts).
+ * the hand-written sparse cross-entropy (engine/ops/sparse-cross-entropy.ts), the 2-D linear layer and layer
+ * norm (engine/ops/linear.ts, engine/ops/layer-norm.ts), the fused convolution (engine/ops/conv-relu.ts) and ReluGrad
+ * (engine/backend/native-ops.ts).
  */
 import { availableParallelism } from 'node:os';
-import { initBackend } from '../engine/backend.js';
-import { setFusedKernels } from '../engine/fused-kernels.js';
+import { initBackend } from '../engine/backend/selection.js';
+import { setFusedKernels } from '../engine/backend/fused-kernels.js';
 import { buildOurs } from './ours.js';
 import { median } from './timing.js';
 import { workloads } from './workloads.js';

@@ -4,7 +4,7 @@
  * the machine), both written atomically.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../engine/atomic-file.js';
+import { writeFileAtomic } from '../engine/store/atomic-file.js';
 import { ROUNDS } from './timing.js';
 
 export interface Row {

@@ -17,12 +17,12 @@
  * runtime starts, so they are set here before the native backend loads (unless already set).
  */
 import * as tf from '@tensorflow/tfjs';
-import { backendReport } from '../engine/backend.js';
+import { backendReport } from '../engine/backend/selection.js';
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, type BackendName } from '../engine/backend.js';
+import { initBackend, type BackendName } from '../engine/backend/selection.js';
 import { projectRoot } from '../engine/project-root.js';
 import { buildOurs } from './ours.js';
 import { gflops, textTable, writeResults, type Machine, type Row } from './report.js';

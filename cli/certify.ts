@@ -4,9 +4,9 @@
  * certified accuracy at each radius.
  */
 import { join } from 'node:path';
-import { initBackend, describeBackend } from '../engine/backend.js';
-import { certifyClassifier } from '../engine/certify-stage.js';
-import { openRunClassifier, readRunPlan } from '../engine/load-run.js';
+import { initBackend, describeBackend } from '../engine/backend/selection.js';
+import { certifyClassifier } from '../engine/certify/stage.js';
+import { openRunClassifier, readRunPlan } from '../engine/open-run.js';
 import { consoleProgress } from '../engine/progress.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 

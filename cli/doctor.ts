@@ -3,7 +3,7 @@
  * why (with every candidate tried), and a measured float32 matMul rate on it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from '../engine/backend.js';
+import { describeBackend, initBackend } from '../engine/backend/selection.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 
 const usage = `robustlab doctor [--size N]

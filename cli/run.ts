@@ -3,7 +3,7 @@
  * run it; prints the result as a table (or JSON). A finished plan returns its stored result; an
  * interrupted one resumes.
  */
-import { runPlan } from '../engine/execute.js';
+import { runPlan } from '../engine/run-plan.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 import { planFromFile } from './plan.js';
 import { progressSink } from '../kernel/progress.js';

@@ -2,7 +2,7 @@ import { cached } from './cache.js';
 import { BROWN_GENRES, BROWN_SPLIT_SEED } from './brown.js';
 import { DOWNSTREAM_TASKS, isDownstreamTaskName } from './catalog.js';
 import { DatasetError } from './errors.js';
-import { FASHION_CLASS_NAMES, loadImageSet, MNIST_CLASS_NAMES, type ImageSplit } from './images.js';
+import { FASHION_CLASS_NAMES, loadImageSet, MNIST_CLASS_NAMES, type ImageSet, type ImageSplit } from './images.js';
 import { IMDB_CLASS_NAMES, IMDB_SPLIT_SEED, readImdbReviews } from './imdb.js';
 import { packageVersion } from './packages.js';
 import { subsample } from './random.js';
@@ -27,15 +27,9 @@ export interface TextSplit {
   readonly count: number;
 }
 
-export interface ImageTask {
+/** A downstream image task: an image set (or a subset of its classes, relabelled 0..C-1). */
+export interface ImageTask extends Omit<ImageSet, 'sourceIndices'> {
   readonly kind: 'image';
-  readonly name: string;
-  readonly classNames: readonly string[];
-  readonly numClasses: number;
-  readonly height: number;
-  readonly width: number;
-  readonly train: ImageSplit;
-  readonly test: ImageSplit;
 }
 
 export interface TextTask {

@@ -30,7 +30,7 @@ import type {
   Target,
 } from './plan-types.js';
 import type { Spec } from './spec.js';
-import { checkOptions, oneOf, real } from './validate.js';
+import { checkOptions, oneOf, real } from './checks.js';
 
 export interface CompileOptions {
   /** 'cpu' (default via 'auto'), 'gpu', or 'auto' (ROBUSTLAB_TARGET=gpu selects gpu). */

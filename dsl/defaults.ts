@@ -4,7 +4,7 @@
  * The builder resolves every default into the Spec, so a saved Spec never depends on these values.
  */
 import type { DatasetName, Modality, SplitBy } from '../datasets/catalog.js';
-import type { ModelName } from './spec.js';
+import type { ModelName, PretrainSpec } from './spec.js';
 
 /** The data set `pretrain()` uses when none is named. */
 export const DEFAULT_DATASET: DatasetName = 'fashionMnist';
@@ -15,16 +15,8 @@ export const MODEL_MODALITY: Readonly<Record<ModelName, Modality>> = {
   'masked-token-transformer': 'text',
 };
 
-export interface PretrainDefaults {
-  readonly model: ModelName;
-  readonly steps: number;
-  readonly batchSize: number;
-  readonly lr: number;
-  readonly seed: number;
-  readonly maskRatio: number;
-  readonly width: number;
-  readonly depth: number;
-}
+/** Everything of `pretrain()` but the data set has a default per modality. */
+export type PretrainDefaults = Omit<PretrainSpec, 'dataset'>;
 
 /**
  * Pre-training defaults per modality.

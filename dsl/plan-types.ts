@@ -3,7 +3,7 @@
  * resolved; the engine executes it stage by stage and never sees the builder.
  */
 import type { DatasetName, SplitBy } from '../datasets/catalog.js';
-import type { ModelName, Spec } from './spec.js';
+import type { CertifySpec, FinetuneSpec, ModelName, Spec, Weighting } from './spec.js';
 
 export type Target = 'gpu' | 'cpu';
 /** Backend the plan asks for; 'auto' lets the engine pick the fastest present (and report it). */
@@ -46,21 +46,15 @@ export interface PretrainStage {
   readonly lr: number;
   readonly optimizer: 'adam';
   /** How task losses are weighted: average (eta 0), softmax minimax, or Group DRO. */
-  readonly weighting: { readonly method: 'average' | 'softmax' | 'group-dro'; readonly eta: number; readonly ema: number };
+  readonly weighting: Weighting;
   readonly checkpointEvery: number;
   readonly parameters: number;
   readonly estimate: Estimate;
 }
 
-export interface FinetuneStage {
+/** The Spec's finetune() call, resolved. */
+export interface FinetuneStage extends FinetuneSpec {
   readonly kind: 'finetune';
-  readonly tasks: readonly string[];
-  readonly mode: 'probe' | 'full';
-  readonly steps: number;
-  readonly batchSize: number;
-  readonly lr: number;
-  readonly noise: number;
-  readonly maxExamples: number | null;
   readonly estimate: Estimate;
 }
 
@@ -72,16 +66,11 @@ export interface EvaluateStage {
   readonly estimate: Estimate;
 }
 
-export interface CertifyStage {
+/** The Spec's certify() call, resolved, with what the compiler chose. */
+export interface CertifyStage extends CertifySpec {
   readonly kind: 'certify';
   /** Downstream task whose classifier is certified (the first fine-tuned task). */
   readonly task: string;
-  readonly sigmas: readonly number[];
-  readonly n0: number;
-  readonly n: number;
-  readonly alpha: number;
-  readonly radii: readonly number[];
-  readonly points: number;
   /** Noisy copies per forward pass. */
   readonly batchSize: number;
   /** Noise is drawn on the backend (always true; recorded so a reader of the plan sees it). */

@@ -11,7 +11,7 @@ import { deepFreeze } from './freeze.js';
 import type { BackendRequest, PlanData, RunOptions, RunResult, Stage, StageKind, Target } from './plan-types.js';
 import { currentPlanRunner } from './runner.js';
 import { specFromJSON } from './spec-json.js';
-import { checkOptions, isPlainObject } from './validate.js';
+import { checkOptions, isPlainObject } from './checks.js';
 
 const PLAN_KEYS = ['version', 'hash', 'target', 'backend', 'dtype', 'memoryBudgetBytes', 'seed', 'spec', 'stages', 'totals'] as const;
 

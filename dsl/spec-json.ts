@@ -7,8 +7,8 @@
 import { DslError } from './errors.js';
 import { deepFreeze } from './freeze.js';
 import { initialSpec, SPEC_VERSION, type Spec } from './spec.js';
+import { isPlainObject } from './checks.js';
 import {
-  isPlainObject,
   resolveCertify,
   resolveEvaluate,
   resolveFinetune,

@@ -32,13 +32,23 @@ export interface SplitTasksSpec {
   readonly by: SplitBy;
 }
 
-export interface MinimaxSpec {
+/**
+ * How the k upstream task losses become one objective. Declared once: `minimax()` records it in the Spec
+ * (method 'softmax' or 'group-dro'), the plan's pretrain stage carries it resolved ('average' when there is no
+ * minimax or eta = 0), and the engine's minimax step (engine/pretrain/minimax.ts) runs it.
+ */
+export interface Weighting {
+  /** 'average': equal weights; 'softmax': p = softmax(eta * l) each step; 'group-dro': p <- p * exp(eta * l), normalised. */
+  readonly method: 'average' | 'softmax' | 'group-dro';
   /** Softmax temperature: 0 is average pre-training, large eta approaches the max. */
   readonly eta: number;
-  /** 'softmax': p = softmax(eta * l) each step; 'group-dro': p <- p * exp(eta * l), normalised. */
-  readonly method: 'softmax' | 'group-dro';
   /** Exponential moving average of the task losses before the softmax; 0 = off. */
   readonly ema: number;
+}
+
+/** What `minimax(eta, options)` records: a weighting that is not plain averaging. */
+export interface MinimaxSpec extends Weighting {
+  readonly method: 'softmax' | 'group-dro';
 }
 
 export interface NoiseSpec {

@@ -2,6 +2,13 @@
  * Host-side seeded randomness for the data pipeline (minibatch indices, masks of token positions,
  * parameter initialisation). xoshiro128** (Blackman & Vigna): fast, 128-bit state, and the state is
  * four integers, so a checkpoint stores it and a resumed run draws exactly the same sequence.
+ *
+ * Why there are two generators: this one makes the few numbers the host needs (indices, token positions,
+ * initial weights), in an order that a checkpoint can capture as four integers. Per-pixel noise and patch
+ * masks are millions of numbers per step, so backend/device-random.ts draws them where the tensors live
+ * (TensorFlow's stateless Philox on the native backend), as a pure function of (seed, stream, shape) that
+ * needs no state to checkpoint. One generator could not do both without copying noise from the host to the
+ * device every step.
  */
 export class SeededRandom {
   private s: Uint32Array;

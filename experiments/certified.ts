@@ -8,9 +8,9 @@
 import * as aq from 'arquero';
 import { pretrain, type Plan } from '../dsl/index.js';
 import type { RunResult } from '../dsl/plan-types.js';
-import { backendReport } from '../engine/backend.js';
-import type { ExperimentResult, FigureSpec, Scale } from '../engine/experiment-result.js';
-import { maxCertifiableRadius } from '../engine/certify.js';
+import { backendReport } from '../engine/backend/selection.js';
+import type { ExperimentResult, FigureSpec, Scale } from './experiment-result.js';
+import { maxCertifiableRadius } from '../engine/certify/smoothing.js';
 import { markdownTable, pct, runAll, selectByName, type ExperimentOptions } from './common.js';
 
 export const CERTIFIED_SIGMAS = [0.25, 0.5, 1] as const;

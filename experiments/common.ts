@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import type { Plan } from '../dsl/index.js';
 import type { RunResult } from '../dsl/plan-types.js';
 import { EngineError } from '../engine/errors.js';
-import { runPlan } from '../engine/execute.js';
-import type { Scale } from '../engine/experiment-result.js';
+import { runPlan } from '../engine/run-plan.js';
+import type { Scale } from './experiment-result.js';
 import type { ProgressSink } from '../engine/progress.js';
-import { runPaths } from '../engine/run-store.js';
+import { runPaths } from '../engine/store/run-store.js';
 
 export interface ExperimentOptions {
   readonly scale: Scale;

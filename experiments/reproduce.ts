@@ -2,7 +2,7 @@
  * The reproducible experiments by name: each returns an ExperimentResult that the report writer
  * (kernel/report.ts) turns into results/<name>/ (CSV tables, summary.md, figures).
  */
-import type { ExperimentResult } from '../engine/experiment-result.js';
+import type { ExperimentResult } from './experiment-result.js';
 import { convexConvergence, sampleComplexity } from '../theory/index.js';
 import { certifiedRobustness } from './certified.js';
 import type { ExperimentOptions } from './common.js';

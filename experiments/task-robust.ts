@@ -7,8 +7,8 @@
 import * as aq from 'arquero';
 import { pretrain, type Plan } from '../dsl/index.js';
 import type { RunResult } from '../dsl/plan-types.js';
-import type { ExperimentResult, FigureSpec, Scale } from '../engine/experiment-result.js';
-import { backendReport } from '../engine/backend.js';
+import type { ExperimentResult, FigureSpec, Scale } from './experiment-result.js';
+import { backendReport } from '../engine/backend/selection.js';
 import { markdownTable, mean, meanStd, readMetrics, runAll, selectByName, std, pct, type ExperimentOptions } from './common.js';
 
 export interface Method {

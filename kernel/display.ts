@@ -5,7 +5,7 @@
  */
 import type { ColumnTable } from 'arquero';
 import type { PlanData, Stage } from '../dsl/plan-types.js';
-import type { FigureSpec } from '../engine/experiment-result.js';
+import type { FigureSpec } from '../experiments/experiment-result.js';
 import { chromiumPath, escapeHtml, figureEmbedHtml, renderFigure } from './figure.js';
 import { notebookApi } from './notebook-context.js';
 

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
-import type { FigureSpec } from '../engine/experiment-result.js';
+import type { FigureSpec } from '../experiments/experiment-result.js';
 
 const require = createRequire(import.meta.url);
 

@@ -8,8 +8,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../engine/atomic-file.js';
-import type { ExperimentResult } from '../engine/experiment-result.js';
+import { writeFileAtomic } from '../engine/store/atomic-file.js';
+import type { ExperimentResult } from '../experiments/experiment-result.js';
 import { figureTitle } from './display.js';
 import { chromiumPath, closeFigureRenderer, figureHtml, isFigureRendererOpen, renderFigure } from './figure.js';
 

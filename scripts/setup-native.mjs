@@ -14,7 +14,7 @@
  * - Where tfjs-node installed normally (a machine with internet), it does nothing.
  * - The binding is built with two additions: list attributes (see BINDING_LIST_ATTRIBUTES), so that
  *   TensorFlow's fused kernels can be called, and robustlab's own fused kernels
- *   (engine/native/fused-kernels.cc, compiled into the binding, which registers them into TensorFlow).
+ *   (engine/backend/native/fused-kernels.cc, compiled into the binding, which registers them into TensorFlow).
  * - `.native/status.json` is written atomically on every build attempt: `{ ok: true, tfjsNodeDir,
  *   tfjsNodeVersion, tensorflowVersion, bindingPatch, listAttributes, fusedKernels, fusedKernelsHash,
  *   builtAt, seconds }` only after a child process has loaded
@@ -91,7 +91,7 @@ const KEPT_NPM_CONFIG = new Set([
 /**
  * Our one change to tfjs-node's C++ binding (binding/tfjs_backend.cc, AssignOpAttr): attributes that are
  * lists of strings or of types, which the stock binding rejects. TensorFlow's fused kernels need them
- * (_FusedConv2D: fused_ops = ['BiasAdd', 'Relu'], TArgs = [float]); engine/native-ops.ts probes for it at
+ * (_FusedConv2D: fused_ops = ['BiasAdd', 'Relu'], TArgs = [float]); engine/backend/native-ops.ts probes for it at
  * run time, so a binding without the change (tfjs-node installed normally) still works, unfused.
  * Bump BINDING_PATCH when the patch changes: a cached build made with another value is rebuilt.
  */
@@ -142,9 +142,9 @@ const BINDING_LIST_ATTRIBUTES = [
 ];
 
 /** Our kernels' source, and the binding.gyp change that compiles it into the binding. */
-const FUSED_KERNELS_SOURCE = path.join(ROOT, 'engine', 'native', 'fused-kernels.cc');
+const FUSED_KERNELS_SOURCE = path.join(ROOT, 'engine', 'backend', 'native', 'fused-kernels.cc');
 const GYP_SOURCES_ANCHOR = "      'binding/tfjs_binding.cc'\n    ],\n";
-// Flags: see the head of engine/native/fused-kernels.cc (vectorisation, and no FMA contraction).
+// Flags: see the head of engine/backend/native/fused-kernels.cc (vectorisation, and no FMA contraction).
 const GYP_SOURCES_PATCHED =
   "      'binding/tfjs_binding.cc',\n      'binding/robustlab_fused_kernels.cc'\n    ],\n" +
   "    'cflags_cc': ['-fopenmp-simd', '-fno-trapping-math', '-fno-math-errno', '-ffp-contract=off'],\n";
@@ -154,7 +154,7 @@ function fusedKernelsHash() {
   return createHash('sha256').update(fs.readFileSync(FUSED_KERNELS_SOURCE)).digest('hex').slice(0, 16);
 }
 
-/** Adds engine/native/fused-kernels.cc to the binding's sources; returns false (untouched) if binding.gyp does not fit. */
+/** Adds engine/backend/native/fused-kernels.cc to the binding's sources; returns false (untouched) if binding.gyp does not fit. */
 function addFusedKernels() {
   const gyp = path.join(TFJS_NODE_DIR, 'binding.gyp');
   const source = fs.readFileSync(gyp, 'utf8');

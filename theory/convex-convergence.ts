@@ -4,7 +4,7 @@
  * with average training (eta = 0) and Group DRO beside it.
  */
 import { table } from 'arquero';
-import type { ExperimentResult, FigureSpec, Scale } from '../engine/experiment-result.js';
+import type { ExperimentResult, FigureSpec, Scale } from '../experiments/experiment-result.js';
 import { convergenceBound, convergenceConstants, convergenceStepSize, scheduledEta, type ConvergenceConstants } from './convergence-bound.js';
 import { seededLeastSquares, seededLogistic, type ConvexTask } from './convex-tasks.js';
 import { minimaxGradientDescent } from './minimax-gradient-descent.js';

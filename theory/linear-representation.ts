@@ -17,7 +17,7 @@
  * rho > 1 makes average pre-training keep u_r and drop the semantic direction, although each pattern
  * task loses only h^2 < b^2 without u_r (when rho < m), which is the trade the minimax makes.
  */
-import { groupDroStep } from '../engine/softmax-weights.js';
+import { groupDroStep } from '../engine/pretrain/softmax-weights.js';
 import { dot, orthonormalColumns, symmetricEigen } from './linear-algebra.js';
 import { gaussianSource } from './random.js';
 

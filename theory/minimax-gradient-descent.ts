@@ -4,7 +4,7 @@
  * - group DRO: p <- groupDroStep(p, L(theta), eta), exponentiated-gradient ascent on the weights.
  * Then theta <- theta - step * sum_i p_i grad L_i(theta).
  */
-import { groupDroStep, softmaxTaskWeights } from '../engine/softmax-weights.js';
+import { groupDroStep, softmaxTaskWeights } from '../engine/pretrain/softmax-weights.js';
 import type { ConvexTask } from './convex-tasks.js';
 import { distance } from './linear-algebra.js';
 import { taskLosses } from './minimax-optimum.js';

@@ -11,7 +11,7 @@
  * epigraph form  min t  s.t.  L_i(theta) <= t,  polished with an active-set loop until the multipliers
  * are >= 0 and no inactive task exceeds t.
  */
-import { smoothMax, softmaxTaskWeights } from '../engine/softmax-weights.js';
+import { smoothMax, softmaxTaskWeights } from '../engine/pretrain/softmax-weights.js';
 import type { ConvexTask } from './convex-tasks.js';
 import { cholesky, choleskySolve, dot, luSolve } from './linear-algebra.js';
 

@@ -6,7 +6,7 @@
  */
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { table } from 'arquero';
-import type { ExperimentResult, FigureSpec, Scale } from '../engine/experiment-result.js';
+import type { ExperimentResult, FigureSpec, Scale } from '../experiments/experiment-result.js';
 import { expectedExcessRisk, samplesToReach, simulateExcessRisk, type SimulatedRisk } from './downstream-excess-risk.js';
 import {
   averageRepresentation,

@@ -4,7 +4,7 @@ Each module has exactly the parameters of its TypeScript counterpart (same shape
 bench asserts the counts are equal) and does the same arithmetic in float32:
 - MaskedImageConv  <-> engine/models/masked-image-conv.ts
 - MaskedTokenTransformer <-> engine/models/masked-token-transformer.ts
-- Classifier (encoder + standardised linear head) <-> engine/classifier.ts
+- Classifier (encoder + standardised linear head) <-> engine/finetune/classifier.ts
 Layout is each library's native one (NCHW here, NHWC in TensorFlow); the FLOPs are identical.
 """
 import math

@@ -9,9 +9,9 @@
  *          conv3x3 -> 1 channel, sigmoid (pixels live in [0, 1])
  */
 import * as tf from '@tensorflow/tfjs';
-import { convBiasRelu } from '../conv-relu.js';
-import { linear } from '../linear.js';
-import { addParam, glorot, param, type Parameters } from '../parameters.js';
+import { convBiasRelu } from '../ops/conv-relu.js';
+import { linear } from '../ops/linear.js';
+import { addParam, glorot, param, type Parameters } from './parameters.js';
 import type { SeededRandom } from '../random.js';
 
 export interface MaskedImageConfig {
@@ -32,6 +32,11 @@ export interface MaskedImageModel {
   readonly params: Parameters;
   /** Names of the parameters that belong to the encoder (what fine-tuning reuses). */
   readonly encoderNames: readonly string[];
+}
+
+/** The encoder of a plan's pre-training stage on 28x28 images: `width` channels, `depth` stride-2 blocks, 4x4 patches. */
+export function imageModelConfig(pre: { readonly width: number; readonly depth: number }): MaskedImageConfig {
+  return { height: 28, width: 28, channels: pre.width, depth: pre.depth, featureDim: 4 * pre.width, patch: 4 };
 }
 
 function spatialSizes(cfg: MaskedImageConfig): number[] {

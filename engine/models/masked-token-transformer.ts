@@ -4,13 +4,13 @@
  * MLP, a final LayerNorm, and masked-token logits through the tied input embedding.
  */
 import * as tf from '@tensorflow/tfjs';
-import { selfAttention } from '../attention.js';
-import { gelu } from '../gelu.js';
-import { embedTokens } from '../token-embedding.js';
-import { layerNorm } from '../layer-norm.js';
-import { linear } from '../linear.js';
-import { sparseSoftmaxCrossEntropy } from '../sparse-cross-entropy.js';
-import { addParam, glorot, normalInit, param, type Parameters } from '../parameters.js';
+import { selfAttention } from '../ops/attention.js';
+import { gelu } from '../ops/gelu.js';
+import { embedTokens } from '../ops/token-embedding.js';
+import { layerNorm } from '../ops/layer-norm.js';
+import { linear } from '../ops/linear.js';
+import { sparseSoftmaxCrossEntropy } from '../ops/sparse-cross-entropy.js';
+import { addParam, glorot, normalInit, param, type Parameters } from './parameters.js';
 import type { SeededRandom } from '../random.js';
 
 export interface MaskedTokenConfig {

@@ -1,4 +1,4 @@
-"""Reference values for engine/certify.ts lowerConfidenceBound (and the radii built on it).
+"""Reference values for engine/certify/smoothing.ts lowerConfidenceBound (and the radii built on it).
 
 Cohen et al.'s core.py computes the one-sided (1 - alpha) Clopper-Pearson lower bound as
     proportion_confint(nA, n, alpha=2 * alpha, method="beta")[0]

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../engine/backend.js';
+import { initBackend } from '../../engine/backend/selection.js';
 import { EngineError } from '../../engine/errors.js';
 import { certifiedRobustness, RADII } from '../../experiments/certified.js';
 import { taskRobustCv, taskRobustNlp, taskRobustVerdict, TASK_ROBUST_CV } from '../../experiments/task-robust.js';

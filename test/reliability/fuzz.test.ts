@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cached, cachePath, readCacheFile, writeCacheFile, type CacheEntry } from '../../datasets/cache.js';
 import { DslError, fromJSON, pretrain, Plan, type Spec } from '../../dsl/index.js';
-import { initBackend } from '../../engine/backend.js';
-import { loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint.js';
+import { initBackend } from '../../engine/backend/selection.js';
+import { loadCheckpoint, saveCheckpoint } from '../../engine/store/checkpoint.js';
 import { EngineError } from '../../engine/errors.js';
-import { runPlan } from '../../engine/execute.js';
-import { runPaths } from '../../engine/run-store.js';
+import { runPlan } from '../../engine/run-plan.js';
+import { runPaths } from '../../engine/store/run-store.js';
 import { seededChooser } from './child-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-fuzz-'));

@@ -7,10 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../engine/backend.js';
-import { loadCheckpoint } from '../../engine/checkpoint.js';
-import { runPlan } from '../../engine/execute.js';
-import { runPaths } from '../../engine/run-store.js';
+import { initBackend } from '../../engine/backend/selection.js';
+import { loadCheckpoint } from '../../engine/store/checkpoint.js';
+import { runPlan } from '../../engine/run-plan.js';
+import { runPaths } from '../../engine/store/run-store.js';
 import { runChild, seededChooser } from './child-run.js';
 import { halfWritten, resultFacts, tinyPipeline, tsvFacts } from './tiny-run.js';
 
@@ -20,12 +20,21 @@ let hash: string;
 let reference: string;
 const tmp = mkdtempSync(join(tmpdir(), 'rl-kill-'));
 
-/** After a SIGKILL: results.json absent (the run is not finished) and every stored checkpoint verifies. */
-function expectIntactAfterKill(runDir: string): void {
+/**
+ * After a SIGKILL: results.json absent (the run is not finished), and the checkpoints the run had reached
+ * exist and verify. Every kill below comes after the first pre-training checkpoint (steps / 10), so the
+ * pre-training checkpoint must be there; a kill in certification comes after fine-tuning, so the
+ * classifier must be there too.
+ */
+function expectIntactAfterKill(runDir: string, stage: 'pretrain' | 'certify'): void {
   expect(existsSync(join(runDir, 'results.json'))).toBe(false);
   const p = runPaths(runDir);
-  if (existsSync(p.checkpoint)) expect(() => loadCheckpoint(p.checkpoint)).not.toThrow();
-  if (existsSync(p.classifier('fashion-tops'))) expect(() => loadCheckpoint(p.classifier('fashion-tops'))).not.toThrow();
+  expect(existsSync(p.checkpoint), `no pre-training checkpoint in ${runDir}`).toBe(true);
+  expect(() => loadCheckpoint(p.checkpoint)).not.toThrow();
+  if (stage === 'certify') {
+    expect(existsSync(p.classifier('fashion-tops')), 'no classifier checkpoint after fine-tuning').toBe(true);
+    expect(() => loadCheckpoint(p.classifier('fashion-tops'))).not.toThrow();
+  }
 }
 
 describe('kill-and-resume', () => {
@@ -54,12 +63,12 @@ describe('kill-and-resume', () => {
       const delayMs = choose(0, 250);
       const out = await runChild([specPath, runsDir], backend, { line: (l) => /^pretrain \d+$/.test(l) && Number(l.split(' ')[1]) >= after, delayMs });
       expect(out.signal, `kill ${kill} after step ${after} + ${delayMs} ms: ${out.stderr}`).toBe('SIGKILL');
-      expectIntactAfterKill(runDir);
+      expectIntactAfterKill(runDir, 'pretrain');
     }
     const rows = choose(1, 4);
     const killed = await runChild([specPath, runsDir], backend, { file: { path: tsv, lines: 1 + rows }, delayMs: choose(0, 20) });
     expect(killed.signal, `kill in certification after ${rows} rows: ${killed.stderr}`).toBe('SIGKILL');
-    expectIntactAfterKill(runDir);
+    expectIntactAfterKill(runDir, 'certify');
     const text = readFileSync(tsv, 'utf8');
     const kept = text.slice(0, text.lastIndexOf('\n') + 1);
     expect(kept.split('\n').length - 2).toBeGreaterThanOrEqual(rows);

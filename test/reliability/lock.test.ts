@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pretrain } from '../../dsl/index.js';
-import { initBackend } from '../../engine/backend.js';
+import { initBackend } from '../../engine/backend/selection.js';
 import { EngineError } from '../../engine/errors.js';
-import { runPlan } from '../../engine/execute.js';
+import { runPlan } from '../../engine/run-plan.js';
 import { ROOT } from './child-run.js';
 
 describe('run lock', () => {

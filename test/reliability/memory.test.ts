@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadImageSet } from '../../datasets/index.js';
-import { initBackend } from '../../engine/backend.js';
-import { imageModelConfig } from '../../engine/pretraining-setup.js';
-import { createImageUpstream } from '../../engine/image-upstream.js';
+import { initBackend } from '../../engine/backend/selection.js';
+import { imageModelConfig } from '../../engine/models/masked-image-conv.js';
+import { createImageUpstream } from '../../engine/pretrain/image-upstream.js';
 import { createMaskedImageModel } from '../../engine/models/masked-image-conv.js';
-import { disposeParameters } from '../../engine/parameters.js';
-import { pretrain } from '../../engine/pretrain.js';
+import { disposeParameters } from '../../engine/models/parameters.js';
+import { pretrain } from '../../engine/pretrain/loop.js';
 import { SeededRandom } from '../../engine/random.js';
 
 describe('memory over 1,000 training steps', () => {

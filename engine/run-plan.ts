@@ -1,0 +1,171 @@
+/**
+ * Runs a Plan stage by stage: load data -> split tasks -> pretrain -> finetune -> evaluate -> certify,
+ * in runs/<plan-hash>/ (run-store.ts). A finished plan returns its stored result at once; an
+ * interrupted one resumes from its checkpoints and stored rows. The engine sees only PlanData.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PlanData, RunOptions, RunResult } from '../dsl/plan-types.js';
+import { DATASETS } from '../datasets/catalog.js';
+import { writeFileAtomic } from './store/atomic-file.js';
+import { initBackend, describeBackend } from './backend/selection.js';
+import { certifyClassifier } from './certify/stage.js';
+import type { Classifier } from './finetune/classifier.js';
+import { finetuneOrLoad } from './finetune/stage.js';
+import { downstreamTensors } from './device-data.js';
+import { EngineError } from './errors.js';
+import { evaluateClassifier } from './finetune/finetune.js';
+import { disposeParameters } from './models/parameters.js';
+import { pretrain } from './pretrain/loop.js';
+import { buildImage, buildText } from './pretrain/split-tasks.js';
+import { consoleProgress, type ProgressSink } from './progress.js';
+import { projectRoot } from './project-root.js';
+import { SeededRandom } from './random.js';
+import { acquireRunLock, prepareRunDir, removeStaleTempFiles, runPaths } from './store/run-store.js';
+
+export interface EngineRunOptions extends RunOptions {
+  readonly onProgress?: ProgressSink;
+  /** Stop pre-training after this step (kill-and-resume tests). */
+  readonly stopAfterStep?: number;
+}
+
+function stage<K extends PlanData['stages'][number]['kind']>(plan: PlanData, kind: K): Extract<PlanData['stages'][number], { kind: K }> | undefined {
+  return plan.stages.find((s) => s.kind === kind) as Extract<PlanData['stages'][number], { kind: K }> | undefined;
+}
+
+export function defaultRunsDir(): string {
+  return process.env['ROBUSTLAB_RUNS_DIR'] ?? join(projectRoot(), 'runs');
+}
+
+export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): Promise<RunResult> {
+  const t0 = performance.now();
+  const runDir = join(options.runsDir ?? defaultRunsDir(), plan.hash);
+  const paths = runPaths(runDir);
+  const log = (line: string) => {
+    if (!options.quiet) process.stderr.write(line + '\n');
+  };
+  if (options.resume !== false && existsSync(paths.results)) {
+    const stored = JSON.parse(readFileSync(paths.results, 'utf8')) as RunResult;
+    log(`[run ${plan.hash}] complete already: ${paths.results}`);
+    return { ...stored, cached: true };
+  }
+  if (options.resume === false && existsSync(runDir)) {
+    // Starting over never deletes what a user produced: the old run directory is kept beside the new one.
+    acquireRunLock(runDir).release();
+    const aside = `${runDir}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(runDir, aside);
+    log(`[run ${plan.hash}] starting over; the previous run directory is kept as ${aside}`);
+  }
+  const backend = await initBackend(plan.backend === 'auto' ? undefined : plan.backend);
+  log(`[run ${plan.hash}] ${describeBackend(backend)}`);
+  prepareRunDir(runDir, JSON.stringify(plan, null, 2) + '\n');
+  const lock = acquireRunLock(runDir);
+  for (const path of removeStaleTempFiles(runDir)) log(`[run ${plan.hash}] removed ${path}, left by a process killed mid-write`);
+  const progress = options.onProgress ?? (options.quiet || options.progress === false ? undefined : consoleProgress());
+  const disposers: (() => void)[] = [];
+  try {
+    const pre = stage(plan, 'pretrain')!;
+    const split = stage(plan, 'split-tasks')!;
+    const info = DATASETS[plan.spec.pretrain.dataset];
+    const rng = new SeededRandom(plan.seed, 1);
+
+    // load-data + split-tasks + model
+    const { model, upstream } = info.modality === 'image' ? buildImage(plan, pre, split, rng) : buildText(plan, pre, split, rng);
+    disposers.push(() => upstream.dispose(), () => disposeParameters(model.params));
+    log(`[run ${plan.hash}] ${upstream.k} upstream task(s): ${upstream.taskNames.map((n, i) => `${n} (${upstream.taskSizes[i]})`).join(', ')}`);
+
+    // pretrain
+    const outcome = await pretrain({
+      params: model.params,
+      upstream,
+      weighting: pre.weighting,
+      steps: pre.steps,
+      lr: pre.lr,
+      seed: plan.seed,
+      checkpointPath: paths.checkpoint,
+      checkpointEvery: pre.checkpointEvery,
+      metricsPath: paths.metrics,
+      ...(progress ? { onProgress: progress } : {}),
+      ...(options.stopAfterStep !== undefined ? { stopAfter: options.stopAfterStep } : {}),
+    });
+    if (outcome.steps < pre.steps) {
+      throw new EngineError(`pre-training stopped at step ${outcome.steps} of ${pre.steps} (stopAfterStep); run the plan again to resume`);
+    }
+    upstream.dispose();
+    const finetuned: { task: string; seconds: number; trainAccuracy: number }[] = [];
+    let evaluated: RunResult['evaluate'] = null;
+    let certified: RunResult['certify'] = null;
+
+    // finetune + evaluate
+    const ft = stage(plan, 'finetune');
+    const ev = stage(plan, 'evaluate');
+    const classifiers = new Map<string, Classifier>();
+    if (ft) {
+      const evalRows: { task: string; accuracy: number; examples: number }[] = [];
+      for (const task of ft.tasks) {
+        const data = downstreamTensors(plan, task, ft, ev?.maxExamples ?? null, model);
+        try {
+          const { classifier, trainAccuracy, seconds } = await finetuneOrLoad(plan, ft, model, data, paths.classifier(task), progress);
+          classifiers.set(task, classifier);
+          finetuned.push({ task, seconds, trainAccuracy });
+          if (ev) {
+            const r = await evaluateClassifier(classifier, data, ev.maxExamples);
+            evalRows.push({ task, ...r });
+            log(`[evaluate] ${task}: accuracy ${(r.accuracy * 100).toFixed(2)}% on ${r.examples} test examples`);
+          }
+        } finally {
+          tf.dispose([data.xTrain, data.xTest]);
+        }
+      }
+      if (ev && evalRows.length) {
+        const worst = evalRows.reduce((a, b) => (b.accuracy < a.accuracy ? b : a));
+        evaluated = {
+          tasks: evalRows,
+          average: evalRows.reduce((s, r) => s + r.accuracy, 0) / evalRows.length,
+          worst: worst.accuracy,
+          worstTask: worst.task,
+        };
+      }
+    }
+
+    // certify
+    const cs = stage(plan, 'certify');
+    if (cs) {
+      const classifier = classifiers.get(cs.task);
+      if (!classifier) throw new Error(`certify: no classifier for ${cs.task}`);
+      certified = await certifyClassifier({ ...cs, seed: plan.seed }, classifier, paths.certifyTsv, progress, log);
+    }
+    for (const c of classifiers.values()) if (c.encoder !== model.params) disposeParameters(c.encoder);
+    for (const c of classifiers.values()) disposeParameters(c.head);
+    const done: RunResult = {
+      hash: plan.hash,
+      runDir,
+      backend: backend.name,
+      cached: false,
+      seconds: (performance.now() - t0) / 1000,
+      pretrain: {
+        steps: outcome.steps,
+        seconds: outcome.seconds,
+        taskNames: [...outcome.taskNames],
+        finalTaskLosses: [...outcome.finalTaskLosses],
+        finalWeights: [...outcome.finalWeights],
+      },
+      finetune: finetuned,
+      evaluate: evaluated,
+      certify: certified,
+    };
+    writeFileAtomic(paths.results, JSON.stringify(done, null, 2) + '\n');
+    log(`[run ${plan.hash}] done in ${done.seconds.toFixed(1)} s: ${paths.results}`);
+    return done;
+  } finally {
+    for (const d of disposers.reverse()) {
+      try {
+        d();
+      } catch {
+        // already disposed
+      }
+    }
+    lock.release();
+  }
+}

@@ -1,0 +1,123 @@
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../engine/backend/selection.js';
+import { ABSTAIN, type BaseClassifier } from '../../../engine/certify/smoothing.js';
+import { abstainRate, CERTIFY_TSV_HEADER, certifiedAccuracy, certifyDataset, type CertifiedPoint, type CertifyDatasetOptions } from '../../../engine/certify/dataset.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'robustlab-certify-'));
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** f(x) = [x0 + x1 > 0], as 2-class logits; counts its noisy forward passes. */
+function countingLinearClassifier(): { f: BaseClassifier; passes: () => number } {
+  let passes = 0;
+  const f: BaseClassifier = (batch) => {
+    passes += batch.shape[0]!;
+    return tf.tidy(() => {
+      const z = batch.sum(1, true);
+      return tf.concat([z.neg(), z], 1) as tf.Tensor2D;
+    });
+  };
+  return { f, passes: () => passes };
+}
+
+// 12 points on the diagonal at signed distances -1, -0.8, .., 1.2 from the line x0 + x1 = 0; labels are the
+// true side except point 11, mislabeled on purpose.
+const NUM = 12;
+const inputs = new Float32Array(NUM * 2);
+const labels = new Int32Array(NUM);
+for (let i = 0; i < NUM; i++) {
+  const d = -1 + 0.2 * i;
+  inputs[2 * i] = inputs[2 * i + 1] = d / Math.SQRT2;
+  labels[i] = d > 0 ? 1 : 0;
+}
+labels[11] = 0;
+
+function options(tsvPath: string, f: BaseClassifier, indices = [...Array(NUM).keys()]): CertifyDatasetOptions {
+  return { f, inputs, inputShape: [2], labels, indices, sigma: 0.5, n0: 50, n: 500, alpha: 0.01, batchSize: 250, numClasses: 2, seed: 2024, tsvPath };
+}
+
+const withoutSeconds = (rows: readonly CertifiedPoint[]) => rows.map(({ seconds: _s, ...rest }) => rest);
+const tsvWithoutSeconds = (text: string) =>
+  text
+    .split('\n')
+    .map((line) => line.split('\t').slice(0, 5).join('\t'))
+    .join('\n');
+
+describe('certifyDataset', () => {
+  it('streams one row per point to the TSV, header first, with certified radii that respect the true distances', () => {
+    const path = join(dir, 'full.tsv');
+    const { f, passes } = countingLinearClassifier();
+    const seen: number[] = [];
+    const rows = certifyDataset({ ...options(path, f), onPoint: (row, done, total) => seen.push(row.index, done, total) });
+    expect(passes()).toBe(NUM * (50 + 500));
+    expect(seen.slice(-3)).toEqual([11, NUM, NUM]);
+    const lines = readFileSync(path, 'utf8').split('\n');
+    expect(lines[0]).toBe(CERTIFY_TSV_HEADER);
+    expect(lines.length).toBe(NUM + 2); // header, rows, and the empty string after the last newline
+    expect(lines.at(-1)).toBe('');
+    for (const [k, row] of rows.entries()) {
+      expect(row.index).toBe(k);
+      const trueDistance = Math.abs(-1 + 0.2 * k);
+      if (row.prediction !== ABSTAIN) expect(row.radius).toBeLessThanOrEqual(trueDistance);
+      expect(lines[k + 1]!.split('\t').map(Number).slice(0, 5)).toEqual([row.index, row.label, row.prediction, row.radius, row.correct ? 1 : 0]);
+    }
+    // The point on the line (index 5, a coin flip) abstains; the far ones are certified with their true class.
+    expect(rows[5]!.prediction).toBe(ABSTAIN);
+    expect(rows[0]).toMatchObject({ prediction: 0, correct: true });
+    expect(rows[10]).toMatchObject({ prediction: 1, correct: true });
+    expect(rows[11]).toMatchObject({ prediction: 1, label: 0, correct: false });
+  });
+
+  it('resumes a killed run exactly: a TSV cut mid-line gives the same rows as an uninterrupted run, recomputing only the missing points', () => {
+    const fullPath = join(dir, 'full-reference.tsv');
+    const uninterrupted = certifyDataset(options(fullPath, countingLinearClassifier().f));
+    const full = readFileSync(fullPath, 'utf8');
+
+    // Simulate a kill in the middle of writing the 8th row: 7 complete rows and a torn fragment.
+    const cut = full.split('\n').slice(0, 8).join('\n').length + 1 + 6;
+    const resumedPath = join(dir, 'resumed.tsv');
+    writeFileSync(resumedPath, full.slice(0, cut));
+    expect(readFileSync(resumedPath, 'utf8').endsWith('\n')).toBe(false);
+
+    const { f, passes } = countingLinearClassifier();
+    const resumed = certifyDataset(options(resumedPath, f));
+    expect(passes()).toBe((NUM - 7) * (50 + 500));
+    expect(withoutSeconds(resumed)).toEqual(withoutSeconds(uninterrupted));
+    expect(tsvWithoutSeconds(readFileSync(resumedPath, 'utf8'))).toBe(tsvWithoutSeconds(full));
+
+    // A finished TSV: nothing is recomputed.
+    const again = countingLinearClassifier();
+    expect(withoutSeconds(certifyDataset(options(resumedPath, again.f)))).toEqual(withoutSeconds(uninterrupted));
+    expect(again.passes()).toBe(0);
+  });
+
+  it('refuses to append to a file that is not a certification TSV', () => {
+    const path = join(dir, 'other.tsv');
+    writeFileSync(path, 'epoch\tloss\n1\t0.5\n');
+    expect(() => certifyDataset(options(path, countingLinearClassifier().f))).toThrow(/other\.tsv exists but is not a certification TSV .*; delete it or choose another path/);
+  });
+
+  it('rejects indices outside the data set', () => {
+    expect(() => certifyDataset(options(join(dir, 'bad.tsv'), countingLinearClassifier().f, [0, 12]))).toThrow(/point index 12 is outside the data set \(12 points\)/);
+  });
+});
+
+describe('certified accuracy and abstain rate', () => {
+  const row = (index: number, prediction: number, label: number, radius: number): CertifiedPoint => ({ index, label, prediction, radius, correct: prediction === label, seconds: 0 });
+  const rows = [row(0, 1, 1, 0.5), row(1, 2, 2, 1.0), row(2, 0, 3, 0.3), row(3, ABSTAIN, 1, 0)];
+
+  it('counts a point at radius r when it is certified with its true label and radius >= r', () => {
+    expect(certifiedAccuracy(rows, [0, 0.5, 0.75, 1, 2])).toEqual([0.5, 0.5, 0.25, 0.25, 0]);
+  });
+
+  it('reports the fraction of abstentions', () => {
+    expect(abstainRate(rows)).toBe(0.25);
+    expect(abstainRate([])).toBe(0);
+  });
+});
