@@ -15,6 +15,44 @@ export interface FigureSpec {
 
 export type Scale = 'smoke' | 'full';
 
+/** A condition computed from the run that must hold before a verdict means anything (e.g. "pre-training helps"). */
+export interface Gate {
+  readonly name: string;
+  /** What the gate checks, in one sentence. */
+  readonly description: string;
+  readonly value: number;
+  readonly threshold: number;
+  readonly passed: boolean;
+}
+
+/** One paired comparison: method minus baseline on a metric, over paired seeds or paired test points. */
+export interface Comparison {
+  readonly method: string;
+  readonly baseline: string;
+  readonly metric: string;
+  /** Mean of the paired differences (method - baseline), as a fraction (0.01 = 1 point). */
+  readonly meanDiff: number;
+  /** 95% confidence interval of meanDiff. */
+  readonly ci95: readonly [number, number];
+  /** Two-sided p-value of the named test. */
+  readonly p: number;
+  /** The test and the library that computed it, e.g. 'Wilcoxon signed-rank (@stdlib/stats-wilcoxon)'. */
+  readonly test: string;
+  /** Number of pairs. */
+  readonly n: number;
+}
+
+/** The machine-readable verdict of a claim (written as verdict.json beside the summary). */
+export interface Verdict {
+  /** The claim tested, in one sentence. */
+  readonly claim: string;
+  readonly seeds: readonly number[];
+  readonly gates: readonly Gate[];
+  readonly comparisons: readonly Comparison[];
+  /** 'holds' | 'reversed' | 'no difference detected (CI [a, b])' | 'not testable at this scale (...)'. */
+  readonly verdict: string;
+}
+
 export interface ExperimentResult {
   /** File-safe experiment name, e.g. 'task-robust-cv' (written under results/<name>/). */
   readonly name: string;
@@ -25,6 +63,8 @@ export interface ExperimentResult {
   readonly figures: readonly FigureSpec[];
   /** Markdown: what was run, the deviations from the paper, and whether the claim held, as measured. */
   readonly summary: string;
+  /** The claim's verdict with its gates and paired comparisons, for experiments that test a claim. */
+  readonly verdict?: Verdict;
   /** Seconds of wall time and the backend it ran on. */
   readonly seconds: number;
   readonly backend: string;

@@ -3,7 +3,8 @@
  * (kernel/report.ts) turns into results/<name>/ (CSV tables, summary.md, figures).
  */
 import type { ExperimentResult } from './experiment-result.js';
-import { convexConvergence, sampleComplexity } from '../theory/index.js';
+import { convexConvergence } from './convex-convergence.js';
+import { sampleComplexity } from './sample-complexity.js';
 import { certifiedRobustness } from './certified.js';
 import type { ExperimentOptions } from './common.js';
 import { taskRobustCv, taskRobustNlp } from './task-robust.js';

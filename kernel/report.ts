@@ -4,6 +4,7 @@
  *   <dir>/<name>/<figure>.svg   every figure (or <figure>.html, interactive, when there is no chromium)
  *   <dir>/<name>/summary.md     title, scale, backend, time, the summary, tables as markdown, figure links
  *   <dir>/<name>/result.json    the same facts as data (read by writeResultsIndex)
+ *   <dir>/<name>/verdict.json   the claim's gates, paired comparisons and verdict, when the experiment tests one
  * Every file is written atomically (temporary sibling + rename), so a reader never sees half a file.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -102,6 +103,7 @@ export async function writeReport(result: ExperimentResult, dir: string): Promis
     writtenAt: new Date().toISOString(),
   };
   write('result.json', `${JSON.stringify(meta, null, 2)}\n`);
+  if (result.verdict) write('verdict.json', `${JSON.stringify(result.verdict, null, 2)}\n`);
   return { dir: out, files, figureFormat };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { convergeInstance, convexInstances, convexConvergence } from '../../theory/convex-convergence.js';
+import { convergeInstance, convexInstances, convexConvergence } from '../../experiments/convex-convergence.js';
 import { convergenceBound } from '../../theory/convergence-bound.js';
 import { seededLeastSquares, seededLogistic } from '../../theory/convex-tasks.js';
 import { certifyMinimax, dualLowerBound, maxTaskLoss } from '../../theory/minimax-optimum.js';

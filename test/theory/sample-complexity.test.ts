@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { expectedExcessRisk, samplesToReach } from '../../theory/downstream-excess-risk.js';
 import { averageRepresentation, linearRepresentationModel, minimaxRepresentation, outsideSpan, upstreamLosses } from '../../theory/linear-representation.js';
-import { reproduceTheory } from '../../theory/reproduce-theory.js';
-import { sampleComplexityCell, sampleComplexity, TARGET_EXCESS_RISK } from '../../theory/sample-complexity.js';
+import { reproduceTheory } from '../../experiments/reproduce-theory.js';
+import { sampleComplexityCell, sampleComplexity, TARGET_EXCESS_RISK } from '../../experiments/sample-complexity.js';
 
 describe('linear representation model', () => {
   it('average pre-training drops the semantic direction when rho > 1; minimax keeps it and lowers the worst upstream loss', () => {

@@ -1,5 +1,5 @@
 /** `robustlab reproduce theory`: both theory analyses at one scale, each with its own tables, figures and summary. */
-import type { ExperimentResult, Scale } from '../experiments/experiment-result.js';
+import type { ExperimentResult, Scale } from './experiment-result.js';
 import { convexConvergence } from './convex-convergence.js';
 import { sampleComplexity } from './sample-complexity.js';
 

@@ -6,8 +6,8 @@
  */
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { table } from 'arquero';
-import type { ExperimentResult, FigureSpec, Scale } from '../experiments/experiment-result.js';
-import { expectedExcessRisk, samplesToReach, simulateExcessRisk, type SimulatedRisk } from './downstream-excess-risk.js';
+import type { ExperimentResult, FigureSpec, Scale } from './experiment-result.js';
+import { expectedExcessRisk, samplesToReach, simulateExcessRisk, type SimulatedRisk } from '../theory/downstream-excess-risk.js';
 import {
   averageRepresentation,
   linearRepresentationModel,
@@ -15,8 +15,8 @@ import {
   outsideSpan,
   upstreamLosses,
   type RepresentationModel,
-} from './linear-representation.js';
-import { gaussianSource } from './random.js';
+} from '../theory/linear-representation.js';
+import { gaussianSource } from '../theory/random.js';
 
 /** Downstream target: excess risk 0.25 on unit-norm tasks (the zero predictor has excess risk 1). */
 export const TARGET_EXCESS_RISK = 0.25;

@@ -4,11 +4,11 @@
  * with average training (eta = 0) and Group DRO beside it.
  */
 import { table } from 'arquero';
-import type { ExperimentResult, FigureSpec, Scale } from '../experiments/experiment-result.js';
-import { convergenceBound, convergenceConstants, convergenceStepSize, scheduledEta, type ConvergenceConstants } from './convergence-bound.js';
-import { seededLeastSquares, seededLogistic, type ConvexTask } from './convex-tasks.js';
-import { minimaxGradientDescent } from './minimax-gradient-descent.js';
-import { gaussianSource } from './random.js';
+import type { ExperimentResult, FigureSpec, Scale } from './experiment-result.js';
+import { convergenceBound, convergenceConstants, convergenceStepSize, scheduledEta, type ConvergenceConstants } from '../theory/convergence-bound.js';
+import { seededLeastSquares, seededLogistic, type ConvexTask } from '../theory/convex-tasks.js';
+import { minimaxGradientDescent } from '../theory/minimax-gradient-descent.js';
+import { gaussianSource } from '../theory/random.js';
 
 export interface ConvexInstance {
   readonly name: string;
