@@ -23,7 +23,7 @@ export * from './datasets/index.js';
 export { convexConvergence } from './experiments/convex-convergence.js';
 export { sampleComplexity } from './experiments/sample-complexity.js';
 export { reproduceTheory } from './experiments/reproduce-theory.js';
-export { taskRobustCv, taskRobustNlp, TASK_ROBUST_CV, TASK_ROBUST_NLP, taskRobustPlans, type Method, type Setting } from './experiments/task-robust.js';
+export { taskRobustCv, taskRobustNlp, TASK_ROBUST_CV, TASK_ROBUST_NLP, taskRobustPlans, arms as taskRobustArms, type Arm, type Setting } from './experiments/task-robust.js';
 export { certifiedRobustness, certifiedPlans, CERTIFIED_SCALES, CERTIFIED_SIGMAS, type Variant } from './experiments/certified.js';
 export { EXPERIMENTS } from './experiments/reproduce.js';
 export type { ExperimentOptions } from './experiments/common.js';

@@ -26,6 +26,8 @@ export interface BrownSentence {
   /** Words as tokenize() gives them; a gold token the tokenizer splits ("Mr." -> "mr" ".") keeps its tag's group for word pieces, 'other' for punctuation pieces. */
   readonly words: string[];
   readonly groups: number[];
+  /** Each word's fine Brown tag (normalised by fineBrownTag); '' for the pieces of a gold token the tokenizer split. */
+  readonly tags: string[];
 }
 export interface BrownDocument {
   readonly id: string;
@@ -49,20 +51,34 @@ export function readBrownDocuments(): BrownDocument[] {
       if (trimmed === '') continue;
       const words: string[] = [];
       const groups: number[] = [];
+      const tags: string[] = [];
       for (const pair of trimmed.split(/\s+/)) {
         const slash = pair.lastIndexOf('/');
         const token = slash > 0 ? pair.slice(0, slash) : pair;
-        const group = posGroupOfBrownTag(slash > 0 ? pair.slice(slash + 1) : '');
+        const rawTag = slash > 0 ? pair.slice(slash + 1) : '';
+        const group = posGroupOfBrownTag(rawTag);
         const pieces = tokenize(token);
         for (const w of pieces) {
           words.push(w);
           groups.push(pieces.length > 1 && isPunctuation(w) ? POS_GROUP_ID.other : group);
+          tags.push(pieces.length > 1 ? '' : fineBrownTag(rawTag));
         }
       }
-      sentences.push({ words, groups });
+      sentences.push({ words, groups, tags });
     }
     return { id, genre, sentences };
   });
+}
+
+/**
+ * A Brown tag with its title/headline/cited marks dropped (`nn-tl` -> `nn`), lowercased; '' for foreign
+ * words (`fw-`) and for compounds (`ppss+md`), whose form is not one word's.
+ */
+export function fineBrownTag(rawTag: string): string {
+  let tag = rawTag.toLowerCase();
+  if (tag.startsWith('fw-') || tag.includes('+')) return '';
+  while (/-(tl|hl|nc)$/.test(tag)) tag = tag.slice(0, -3);
+  return tag;
 }
 
 /** The fixed document split: per genre, a seeded 10% of documents (at least one) are test. */

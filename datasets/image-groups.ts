@@ -197,3 +197,22 @@ function kMeans(x: Float32Array, sample: Int32Array, k: number, seed: number): F
   }
   return c;
 }
+
+/** Seed of the upstream pool's subsample: the pool is part of the data set, the same for every run seed. */
+export const POOL_SEED = 20231210;
+
+/**
+ * The upstream pool with fixed shares of the groups: the largest subsample of the training examples in which
+ * group g makes up shares[g] (rounded down), drawn with POOL_SEED. Returns the chosen indices, sorted.
+ * E.g. Fashion-MNIST's 24,000 tops, 18,000 footwear and 18,000 other with shares [0.0625, 0.46875, 0.46875]
+ * keep 2,400 tops and every footwear and other image (tops are 6% of the pool).
+ */
+export function poolWithShares(groupOf: Int32Array, shares: readonly number[]): Int32Array {
+  const members = shares.map((_, g) => Int32Array.from(groupOf.keys()).filter((i) => groupOf[i] === g));
+  members.forEach((m, g) => {
+    if (m.length === 0) throw new DatasetError(`poolWithShares: group ${g} has no training example`);
+  });
+  const total = Math.min(...members.map((m, g) => m.length / shares[g]!));
+  const chosen = members.flatMap((m, g) => Array.from(subsample(m, Math.floor(shares[g]! * total + 1e-9), POOL_SEED + g)));
+  return Int32Array.from(chosen).sort();
+}

@@ -16,7 +16,7 @@ export {
 } from './images.js';
 export { loadImageSetFromIdx, type IdxFiles } from './user-images.js';
 export { loadTextTaskFromFiles, type TextFiles } from './user-text.js';
-export { imageTaskGroups, PROJECTION_SEED, PROJECTION_DIM, KMEANS_FIT_SAMPLE, type ImageTaskGroups, type ImageTaskGroupOptions } from './image-groups.js';
+export { imageTaskGroups, poolWithShares, POOL_SEED, PROJECTION_SEED, PROJECTION_DIM, KMEANS_FIT_SAMPLE, type ImageTaskGroups, type ImageTaskGroupOptions } from './image-groups.js';
 export {
   loadDownstreamTask, describeDownstreamTask, IMAGE_TASK_CLASSES, TEXT_TEST_FRACTION,
   type DownstreamTask, type ImageTask, type TextTask, type TextSplit, type DownstreamOptions,

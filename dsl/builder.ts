@@ -10,7 +10,7 @@
  * `certify()` exist only once `finetune()` has made a classifier. The same rules are checked at
  * run time for JavaScript callers and for `fromJSON`.
  */
-import type { DatasetName, SplitBy } from '../datasets/catalog.js';
+import type { DatasetName, PosGroup, SplitBy } from '../datasets/catalog.js';
 import { compileSpec, type CompileOptions } from './compile.js';
 import { deepFreeze } from './freeze.js';
 import { Plan } from './plan.js';
@@ -37,7 +37,7 @@ export interface PretrainOptions {
   readonly dataset?: DatasetName;
   /** Must read the data set's modality; default by modality. */
   readonly model?: ModelName;
-  /** Optimizer steps, integer in [1, 1e7]. */
+  /** Optimizer steps, integer in [0, 1e7]; 0 keeps the random initialisation (the untrained control). */
   readonly steps?: number;
   /** Examples per task per step, integer in [1, 65536]. */
   readonly batchSize?: number;
@@ -51,6 +51,14 @@ export interface PretrainOptions {
   readonly width?: number;
   /** Down-sampling conv blocks (1-3) or transformer layers (1-48). */
   readonly depth?: number;
+  /** Default 'constant'; 'cosine' warms up over 5% of the steps, then decays to 0. */
+  readonly lrSchedule?: 'constant' | 'cosine';
+  /** Text only: vocabulary size, default 8000. */
+  readonly vocabSize?: number | null;
+  /** Images only: the upstream pool's share of each label group, e.g. [0.06, 0.47, 0.47]; default null (as it is). */
+  readonly groupShares?: readonly number[] | null;
+  /** Text only, without splitTasks: the part-of-speech groups whose tokens are masked, e.g. ['verb']; default null (any token). */
+  readonly posGroups?: readonly PosGroup[] | null;
 }
 
 export interface SplitTasksOptions {
@@ -61,8 +69,10 @@ export interface SplitTasksOptions {
 export interface MinimaxOptions {
   /** Default 'softmax' (p = softmax(eta * l)); 'group-dro' is the exponentiated-gradient baseline. */
   readonly method?: 'softmax' | 'group-dro';
-  /** EMA factor in [0, 1) applied to the task losses before weighting; default 0 (off). */
+  /** EMA factor in [0, 1) applied to the task losses before weighting; default 0.9 (0 is off). */
   readonly ema?: number;
+  /** What the weights see: 'raw' losses (the paper), 'relative' to the task's loss at initialisation (default), or 'excess' over a per-task reference. */
+  readonly losses?: 'raw' | 'relative' | 'excess';
 }
 
 export interface NoiseOptions {
@@ -79,10 +89,12 @@ export interface FinetuneOptions {
   readonly lr?: number;
   /** Default 'probe' (linear head on the frozen encoder); 'full' trains the encoder too. */
   readonly mode?: 'probe' | 'full';
-  /** Gaussian augmentation sigma in [0, 4]; default 0 ('none' is the same as 0). Images only. */
-  readonly noise?: number | 'none';
+  /** Gaussian augmentation sigma in [0, 4], or a list (each example draws one); default 0 ('none' is the same as 0). Images only. */
+  readonly noise?: number | readonly number[] | 'none';
   /** Training examples per task; default null (all). */
   readonly maxExamples?: number | null;
+  /** Label budgets: one classifier per task and budget, trained on this many examples of each class, e.g. [10, 50, 500]; default null. */
+  readonly labelsPerClass?: number | readonly number[] | null;
 }
 
 export interface EvaluateOptions {

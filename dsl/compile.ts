@@ -128,6 +128,9 @@ function loadData(spec: Spec): LoadDataStage {
   return {
     kind: 'load-data',
     dataset: info.name,
+    vocabSize: spec.pretrain.vocabSize,
+    groupShares: spec.pretrain.groupShares,
+    posGroups: spec.pretrain.posGroups,
     downstream: spec.finetune?.tasks ?? [],
     // The pre-training split held as float32; downstream sets are the same size or smaller.
     estimate: { flops: 0, peakBytes: 4 * elements * (info.trainCount + info.testCount) },
@@ -153,7 +156,7 @@ function pretrain(spec: Spec, cost: ModelCost, k: number): PretrainStage {
   const p = spec.pretrain;
   const examples = k * p.batchSize;
   const m = spec.minimax;
-  const method = m === null || m.eta === 0 ? 'average' : m.method;
+  const average = m === null || m.eta === 0;
   return {
     kind: 'pretrain',
     model: p.model,
@@ -163,8 +166,10 @@ function pretrain(spec: Spec, cost: ModelCost, k: number): PretrainStage {
     steps: p.steps,
     batchSize: p.batchSize,
     lr: p.lr,
+    lrSchedule: p.lrSchedule,
     optimizer: 'adam',
-    weighting: { method, eta: m?.eta ?? 0, ema: m?.ema ?? 0 },
+    // eta = 0 is plain averaging whatever the method and smoothing: one canonical weighting for it.
+    weighting: average ? { method: 'average', eta: 0, ema: 0, losses: 'raw' } : { method: m.method, eta: m.eta, ema: m.ema, losses: m.losses },
     checkpointEvery: Math.max(1, Math.ceil(p.steps / 10)),
     parameters: cost.parameters,
     estimate: {
@@ -185,7 +190,8 @@ function finetune(spec: Spec, cost: ModelCost): FinetuneStage {
   const f = spec.finetune!;
   let flops = 0;
   let peakBytes = 0;
-  for (const task of f.tasks) {
+  // One classifier per task and label budget.
+  for (const task of f.tasks.flatMap((t) => (f.labelsPerClass ?? [null]).map(() => t))) {
     const head = headParameters(cost, task);
     if (f.mode === 'probe') {
       // Frozen encoder: forward only; the head trains (3x its forward).
@@ -196,7 +202,7 @@ function finetune(spec: Spec, cost: ModelCost): FinetuneStage {
       peakBytes = Math.max(peakBytes, 16 * (cost.encoderParameters + head) + f.batchSize * (cost.encoderTrainActivationBytes + cost.inputBytes));
     }
   }
-  return { kind: 'finetune', tasks: f.tasks, mode: f.mode, steps: f.steps, batchSize: f.batchSize, lr: f.lr, noise: f.noise, maxExamples: f.maxExamples, estimate: { flops, peakBytes } };
+  return { kind: 'finetune', ...f, estimate: { flops, peakBytes } };
 }
 
 /** Largest power-of-two fraction of `batch` whose peak fits the budget (at least 1). */

@@ -24,7 +24,7 @@ import type { PretrainSpec } from './spec.js';
 
 /** Bytes per float32 element. */
 const F32 = 4;
-/** Vocabulary size the cost model assumes for the text model (the engine's Brown vocabulary cap). */
+/** Vocabulary size the cost model assumes for a text model whose Spec names none. */
 export const TEXT_VOCABULARY = 8000;
 
 export interface ModelCost {
@@ -51,7 +51,25 @@ export interface ModelCost {
 }
 
 export function modelCost(p: PretrainSpec): ModelCost {
+  if (p.model === 'raw-pixels') return rawPixelsCost(p);
   return p.model === 'masked-image-conv' ? convCost(p) : transformerCost(p);
+}
+
+/** The raw-input control: no parameters, the pixels are the features. */
+function rawPixelsCost(p: PretrainSpec): ModelCost {
+  const pixels = DATASETS[p.dataset].shape[0]! ** 2;
+  return {
+    parameters: 0,
+    encoderParameters: 0,
+    forwardFlops: 0,
+    encoderForwardFlops: 0,
+    trainActivationBytes: F32 * pixels,
+    encoderTrainActivationBytes: F32 * pixels,
+    inferenceActivationBytes: F32 * pixels,
+    pretrainInputBytes: 0,
+    inputBytes: F32 * pixels,
+    featureSize: pixels,
+  };
 }
 
 interface Layer {
@@ -107,7 +125,7 @@ function transformerCost(p: PretrainSpec): ModelCost {
   const d = p.width;
   const L = p.depth;
   const T = DATASETS[p.dataset].shape[0]!;
-  const V = TEXT_VOCABULARY;
+  const V = p.vocabSize ?? TEXT_VOCABULARY;
   const h = Math.max(1, Math.round(d / 32));
   const encoderParameters = V * d + T * d + L * (12 * d * d + 13 * d) + 2 * d;
   const encoderForwardFlops = L * (24 * T * d * d + 4 * T * T * d);

@@ -26,7 +26,7 @@ export function explainPlan(plan: PlanData): string {
 function describe(s: Stage): string {
   switch (s.kind) {
     case 'load-data':
-      return `${s.dataset}${s.downstream.length > 0 ? `; downstream ${s.downstream.join(', ')}` : ''}`;
+      return `${s.dataset}${s.vocabSize !== null ? ` (vocabulary ${s.vocabSize})` : ''}${s.groupShares !== null ? ` (label groups' shares ${s.groupShares.map(short).join('/')})` : ''}${s.downstream.length > 0 ? `; downstream ${s.downstream.join(', ')}` : ''}`;
     case 'split-tasks': {
       const tasks = s.by === 'none' ? 'one task (no split)' : `k ${s.k} by ${s.by}`;
       const noise = s.sigmas.length > 0 ? `; noise sigmas ${s.sigmas.join('/')} weights ${s.mixtureWeights.map(short).join('/')}` : '';
@@ -34,11 +34,12 @@ function describe(s: Stage): string {
     }
     case 'pretrain': {
       const w = s.weighting;
-      const weighting = w.method === 'average' ? 'average' : `${w.method} eta ${w.eta}${w.ema > 0 ? ` ema ${w.ema}` : ''}`;
-      return `${s.steps} steps x ${s.batchSize}/task, adam lr ${s.lr}, mask ${s.maskRatio}, ${weighting}, checkpoint every ${s.checkpointEvery}`;
+      const weighting = w.method === 'average' ? 'average' : `${w.method} eta ${w.eta}, ${w.losses} losses${w.ema > 0 ? `, ema ${w.ema}` : ''}`;
+      if (s.steps === 0) return 'none: the encoder keeps its random initialisation';
+      return `${s.steps} steps x ${s.batchSize}/task, adam lr ${s.lr}${s.lrSchedule === 'cosine' ? ' (cosine)' : ''}, mask ${s.maskRatio}, ${weighting}, checkpoint every ${s.checkpointEvery}`;
     }
     case 'finetune':
-      return `${s.tasks.join(', ')}; ${s.mode}, ${s.steps} steps x ${s.batchSize}, lr ${s.lr}, noise ${s.noise}${s.maxExamples === null ? '' : `, ${s.maxExamples} examples`}`;
+      return `${s.tasks.join(', ')}; ${s.mode}, ${s.steps} steps x ${s.batchSize}, lr ${s.lr}, noise ${s.noise.join('/')}${s.maxExamples === null ? '' : `, ${s.maxExamples} examples`}${s.labelsPerClass === null ? '' : `, ${s.labelsPerClass.join('/')} labels per class`}`;
     case 'evaluate':
       return `${s.tasks.join(', ')}; ${s.maxExamples === null ? 'all' : s.maxExamples} examples, batch ${s.batchSize}`;
     case 'certify':

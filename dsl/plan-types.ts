@@ -19,6 +19,12 @@ export interface Estimate {
 export interface LoadDataStage {
   readonly kind: 'load-data';
   readonly dataset: DatasetName;
+  /** Text: the vocabulary size; null for images. */
+  readonly vocabSize: number | null;
+  /** Images: the upstream pool's share of each label group; null = the training set as it is. */
+  readonly groupShares: readonly number[] | null;
+  /** Text without a split: the part-of-speech groups pre-training masks; null = any token. */
+  readonly posGroups: readonly string[] | null;
   readonly downstream: readonly string[];
   readonly estimate: Estimate;
 }
@@ -44,6 +50,7 @@ export interface PretrainStage {
   /** Examples per task per step. */
   readonly batchSize: number;
   readonly lr: number;
+  readonly lrSchedule: 'constant' | 'cosine';
   readonly optimizer: 'adam';
   /** How task losses are weighted: average (eta 0), softmax minimax, or Group DRO. */
   readonly weighting: Weighting;
@@ -122,10 +129,19 @@ export interface RunResult {
     readonly taskNames: readonly string[];
     readonly finalTaskLosses: readonly number[];
     readonly finalWeights: readonly number[];
+    /** The task losses at initialisation (mean over a few minibatches); null with one task or no training. */
+    readonly initialTaskLosses: readonly number[] | null;
+    /** Each upstream group's loss on held-out data after pre-training, with the group's reference loss (engine/pretrain/held-out.ts). */
+    readonly heldOut: {
+      readonly groups: readonly string[];
+      readonly losses: readonly number[];
+      readonly references: readonly number[];
+      readonly examples: readonly number[];
+    } | null;
   } | null;
-  readonly finetune: readonly { readonly task: string; readonly seconds: number; readonly trainAccuracy: number }[];
+  readonly finetune: readonly { readonly task: string; readonly labelsPerClass: number | null; readonly seconds: number; readonly trainAccuracy: number }[];
   readonly evaluate: {
-    readonly tasks: readonly { readonly task: string; readonly accuracy: number; readonly examples: number }[];
+    readonly tasks: readonly { readonly task: string; readonly labelsPerClass: number | null; readonly accuracy: number; readonly examples: number }[];
     readonly average: number;
     readonly worst: number;
     readonly worstTask: string;

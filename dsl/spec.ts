@@ -3,17 +3,20 @@
  * Every field is resolved to a concrete value by the builder (defaults filled in), so two
  * pipelines that mean the same thing have equal Specs. Nothing here knows about tensors.
  */
-import type { DatasetName, SplitBy } from '../datasets/catalog.js';
+import type { DatasetName, PosGroup, SplitBy } from '../datasets/catalog.js';
 
 export const SPEC_VERSION = 1 as const;
 
-/** Model families the engine can pre-train. */
-export type ModelName = 'masked-image-conv' | 'masked-token-transformer';
+/**
+ * Model families the engine can pre-train. 'raw-pixels' is the raw-input control: no parameters, the
+ * classifier reads the pixels themselves (pre-train it for 0 steps).
+ */
+export type ModelName = 'masked-image-conv' | 'masked-token-transformer' | 'raw-pixels';
 
 export interface PretrainSpec {
   readonly dataset: DatasetName;
   readonly model: ModelName;
-  /** Optimizer steps of pre-training (each step sees one minibatch of every task). */
+  /** Optimizer steps of pre-training (each step sees one minibatch of every task); 0 keeps the random initialisation (the untrained control). */
   readonly steps: number;
   /** Examples per task per step. */
   readonly batchSize: number;
@@ -25,6 +28,22 @@ export interface PretrainSpec {
   readonly width: number;
   /** Encoder depth (conv blocks or transformer layers). */
   readonly depth: number;
+  /** 'constant', or 'cosine': linear warm-up over the first 5% of steps, then cosine decay to 0. */
+  readonly lrSchedule: 'constant' | 'cosine';
+  /** Text: the vocabulary's size (the most frequent training words plus 4 special tokens); null for images. */
+  readonly vocabSize: number | null;
+  /**
+   * Images: the upstream pool's share of each label group (groups as splitTasks(k, { by: 'label' }) makes them,
+   * k = the number of shares), e.g. [0.06, 0.47, 0.47]; the pool is the largest seeded subsample of the training
+   * set with these shares; a share of 0 leaves the group out ([1, 0, 0]: a specialist on one group). null: the
+   * training set as it is.
+   */
+  readonly groupShares: readonly number[] | null;
+  /**
+   * Text without a split: the part-of-speech groups whose tokens pre-training masks (e.g. ['verb'], a specialist
+   * on one upstream task); null: any token (plain masked language modelling).
+   */
+  readonly posGroups: readonly PosGroup[] | null;
 }
 
 export interface SplitTasksSpec {
@@ -44,6 +63,12 @@ export interface Weighting {
   readonly eta: number;
   /** Exponential moving average of the task losses before the softmax; 0 = off. */
   readonly ema: number;
+  /**
+   * What the weights see: 'raw' task losses (the paper); 'relative', each loss over the task's loss at
+   * initialisation; 'excess', each loss minus a per-task reference (text: the task's unigram entropy;
+   * images: the loss of predicting the task's mean image). Tasks' raw losses are not on one scale.
+   */
+  readonly losses: 'raw' | 'relative' | 'excess';
 }
 
 /** What `minimax(eta, options)` records: a weighting that is not plain averaging. */
@@ -66,10 +91,18 @@ export interface FinetuneSpec {
   readonly lr: number;
   /** 'probe': linear head on the frozen encoder; 'full': encoder and head trained together. */
   readonly mode: 'probe' | 'full';
-  /** Gaussian augmentation sigma during fine-tuning; 0 = clean images only. */
-  readonly noise: number;
+  /**
+   * Gaussian augmentation during fine-tuning: each example's sigma is drawn uniformly from this list; [0] is clean
+   * images only, [0.5] Cohen et al.'s training at sigma 0.5, [0.25, 0.5, 1] a mixture (one model for every sigma).
+   */
+  readonly noise: readonly number[];
   /** Training examples per downstream task (subsampled with the seed); null = all. */
   readonly maxExamples: number | null;
+  /**
+   * Label budgets: one classifier per task and budget, each trained on this many seeded examples of every
+   * class (the test split is the same for all); null = one classifier on maxExamples (or all) examples.
+   */
+  readonly labelsPerClass: readonly number[] | null;
 }
 
 export interface EvaluateSpec {

@@ -8,8 +8,10 @@
 import {
   DATASETS,
   DOWNSTREAM_TASKS,
+  POS_GROUPS,
   type DatasetName,
   type Modality,
+  type PosGroup,
   type SplitBy,
 } from '../datasets/catalog.js';
 import {
@@ -49,7 +51,7 @@ const SPLIT_BYS: readonly SplitBy[] = ['label', 'cluster', 'pos', 'noise'];
 // ---------------------------------------------------------------- the builder calls
 
 export function resolvePretrain(raw: unknown): PretrainSpec {
-  const o = checkOptions('pretrain(options)', raw, ['dataset', 'model', 'steps', 'batchSize', 'lr', 'seed', 'maskRatio', 'width', 'depth']);
+  const o = checkOptions('pretrain(options)', raw, ['dataset', 'model', 'steps', 'batchSize', 'lr', 'seed', 'maskRatio', 'width', 'depth', 'lrSchedule', 'vocabSize', 'groupShares', 'posGroups']);
   const dataset = o.dataset === undefined ? DEFAULT_DATASET : oneOf<DatasetName>('pretrain({ dataset })', 'dataset', o.dataset, Object.keys(DATASETS) as DatasetName[]);
   const modality = DATASETS[dataset].modality;
   const d = PRETRAIN_DEFAULTS[modality];
@@ -64,10 +66,23 @@ export function resolvePretrain(raw: unknown): PretrainSpec {
     });
   }
   const text = modality === 'text';
+  const steps = integer('pretrain({ steps })', 'steps', orDefault(o.steps, model === 'raw-pixels' ? 0 : d.steps), 0, 10_000_000, '0 keeps the random initialisation (the untrained control)');
+  if (model === 'raw-pixels' && steps !== 0) {
+    throw new DslError({ call: 'pretrain({ model, steps })', what: 'steps', allowed: "0 for 'raw-pixels' (it has nothing to train)", value: steps, hint: 'leave steps out' });
+  }
+  if (text && o.groupShares !== undefined && o.groupShares !== null) {
+    throw new DslError({ call: 'pretrain({ groupShares })', what: 'groupShares', allowed: 'null for text (the part-of-speech groups keep their natural shares)', value: o.groupShares });
+  }
+  if (!text && o.posGroups !== undefined && o.posGroups !== null) {
+    throw new DslError({ call: 'pretrain({ posGroups })', what: 'posGroups', allowed: 'null for images (part-of-speech groups belong to text)', value: o.posGroups });
+  }
+  if (!text && o.vocabSize !== undefined && o.vocabSize !== null) {
+    throw new DslError({ call: 'pretrain({ vocabSize })', what: 'vocabSize', allowed: 'null for images (a vocabulary belongs to text)', value: o.vocabSize });
+  }
   return {
     dataset,
     model,
-    steps: integer('pretrain({ steps })', 'steps', orDefault(o.steps, d.steps), 1, 10_000_000),
+    steps,
     batchSize: integer('pretrain({ batchSize })', 'batchSize', orDefault(o.batchSize, d.batchSize), 1, 65_536, 'examples per task per step'),
     lr: real('pretrain({ lr })', 'lr', orDefault(o.lr, d.lr), { gt: 0, le: 1 }, 'Adam learning rate, e.g. 1e-3'),
     seed: integer('pretrain({ seed })', 'seed', orDefault(o.seed, d.seed), 0, 2 ** 32 - 1),
@@ -76,6 +91,10 @@ export function resolvePretrain(raw: unknown): PretrainSpec {
     depth: text
       ? integer('pretrain({ depth })', 'depth', orDefault(o.depth, d.depth), 1, 48, 'transformer layers')
       : integer('pretrain({ depth })', 'depth', orDefault(o.depth, d.depth), 1, MAX_IMAGE_DEPTH, '28x28 images halve to 14, 7 and 4 pixels'),
+    lrSchedule: o.lrSchedule === undefined ? d.lrSchedule : oneOf('pretrain({ lrSchedule })', 'lrSchedule', o.lrSchedule, ['constant', 'cosine'] as const),
+    vocabSize: text ? integer('pretrain({ vocabSize })', 'vocabSize', orDefault(o.vocabSize, d.vocabSize), 16, 1_000_000, 'the most frequent training words plus [PAD] [UNK] [MASK] [CLS]') : null,
+    groupShares: o.groupShares === undefined || o.groupShares === null ? null : groupShares(o.groupShares, DATASETS[dataset].maxGroups.label ?? 0),
+    posGroups: o.posGroups === undefined || o.posGroups === null ? null : posGroupList(o.posGroups),
   };
 }
 
@@ -105,6 +124,25 @@ export function resolveSplitTasks(k: unknown, raw: unknown, spec: Spec): SplitTa
     }
     checkNoiseTaskCount('splitTasks(k)', kk, spec.noise.sigmas.length);
   }
+  if (spec.pretrain.posGroups !== null && by === 'pos') {
+    throw new DslError({
+      call: 'splitTasks(k, { by })',
+      what: 'by',
+      allowed: "not 'pos' when pretrain({ posGroups }) already picks the masked groups",
+      value: by,
+      hint: 'leave posGroups out to split by part of speech, or leave splitTasks out to pre-train on those groups',
+    });
+  }
+  const shares = spec.pretrain.groupShares;
+  if (shares !== null && (by === 'cluster' || (by === 'label' && kk !== shares.length))) {
+    throw new DslError({
+      call: 'splitTasks(k, { by })',
+      what: by === 'cluster' ? 'by' : 'k',
+      allowed: by === 'cluster' ? "'label' or 'noise' when pretrain({ groupShares }) fixes the label groups' shares" : `${shares.length}, the number of pretrain({ groupShares })`,
+      value: by === 'cluster' ? by : kk,
+      hint: 'the tasks must be the groups whose shares the pool fixes',
+    });
+  }
   return { k: kk, by };
 }
 
@@ -119,11 +157,12 @@ export function resolveMinimax(eta: unknown, raw: unknown, spec: Spec): MinimaxS
       hint: 'call .splitTasks(k) or .noise(sigmas) before .minimax(eta)',
     });
   }
-  const o = checkOptions('minimax(eta, options)', raw, ['method', 'ema']);
+  const o = checkOptions('minimax(eta, options)', raw, ['method', 'ema', 'losses']);
   return {
     eta: real('minimax(eta)', 'eta', eta, { ge: 0 }, 'eta 0 is average pre-training; larger eta weights the worst task more'),
     method: o.method === undefined ? MINIMAX_DEFAULTS.method : oneOf('minimax(eta, { method })', 'method', o.method, ['softmax', 'group-dro'] as const),
     ema: real('minimax(eta, { ema })', 'ema', orDefault(o.ema, MINIMAX_DEFAULTS.ema), { ge: 0, lt: 1 }, 'smoothing of the task losses; 0 is off'),
+    losses: o.losses === undefined ? MINIMAX_DEFAULTS.losses : oneOf('minimax(eta, { losses })', 'losses', o.losses, ['raw', 'relative', 'excess'] as const),
   };
 }
 
@@ -137,13 +176,12 @@ export function resolveNoise(sigmas: unknown, raw: unknown, spec: Spec): NoiseSp
 }
 
 export function resolveFinetune(tasks: unknown, raw: unknown, spec: Spec): FinetuneSpec {
-  const o = checkOptions('finetune(tasks, options)', raw, ['steps', 'batchSize', 'lr', 'mode', 'noise', 'maxExamples']);
+  const o = checkOptions('finetune(tasks, options)', raw, ['steps', 'batchSize', 'lr', 'mode', 'noise', 'maxExamples', 'labelsPerClass']);
   const modality = DATASETS[spec.pretrain.dataset].modality;
   const names = taskList(tasks, modality, spec.pretrain.dataset);
-  const rawNoise = o.noise === 'none' ? 0 : orDefault(o.noise, FINETUNE_DEFAULTS.noise);
-  const noise = real('finetune(tasks, { noise })', 'noise', rawNoise, { ge: 0, le: MAX_SIGMA }, "Gaussian augmentation sigma; 0 (or 'none') trains on clean inputs");
-  if (noise > 0 && modality === 'text') {
-    throw new DslError({ call: 'finetune(tasks, { noise })', what: 'noise', allowed: '0 for text tasks', value: noise, hint: 'Gaussian noise is added to pixels' });
+  const noise = augmentationSigmas(o.noise);
+  if (noise.some((s) => s > 0) && modality === 'text') {
+    throw new DslError({ call: 'finetune(tasks, { noise })', what: 'noise', allowed: '0 for text tasks', value: noise.length === 1 ? noise[0] : noise, hint: 'Gaussian noise is added to pixels' });
   }
   return {
     tasks: names,
@@ -153,6 +191,7 @@ export function resolveFinetune(tasks: unknown, raw: unknown, spec: Spec): Finet
     mode: o.mode === undefined ? FINETUNE_DEFAULTS.mode : oneOf('finetune(tasks, { mode })', 'mode', o.mode, ['probe', 'full'] as const),
     noise,
     maxExamples: maxExamples('finetune(tasks, { maxExamples })', o.maxExamples),
+    labelsPerClass: labelBudgets(o.labelsPerClass, o.maxExamples),
   };
 }
 
@@ -290,6 +329,60 @@ function taskList(value: unknown, modality: Modality, dataset: DatasetName): rea
     seen.add(name);
   }
   return [...(names as string[])];
+}
+
+/** Shares of the label groups in the upstream pool: 2..maxGroups numbers in (0, 1) that sum to 1. */
+function groupShares(value: unknown, maxGroups: number): readonly number[] {
+  const call = 'pretrain({ groupShares })';
+  if (!Array.isArray(value) || value.length < 2 || value.length > maxGroups) {
+    throw new DslError({ call, what: 'groupShares', allowed: `an array of 2 to ${maxGroups} shares, one per label group`, value, hint: 'e.g. [0.06, 0.47, 0.47]' });
+  }
+  Array.from(value as unknown[]).forEach((w, i) => real(call, `groupShares[${i}]`, w, { ge: 0, le: 1 }, '0 leaves the group out'));
+  const sum = (value as number[]).reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
+    throw new DslError({ call, what: 'the sum of groupShares', allowed: `1 (within ${WEIGHT_SUM_TOLERANCE})`, value: sum, hint: 'divide each share by their sum' });
+  }
+  return [...(value as number[])];
+}
+
+/** Fine-tuning noise: a sigma, 'none' (0), or a list of sigmas (each example draws one); each in [0, MAX_SIGMA]. */
+function augmentationSigmas(value: unknown): readonly number[] {
+  const call = 'finetune(tasks, { noise })';
+  const hint = "Gaussian augmentation sigma; 0 (or 'none') trains on clean inputs, a list draws one sigma per example";
+  if (value === undefined) return FINETUNE_DEFAULTS.noise;
+  if (value === 'none') return [0];
+  if (!Array.isArray(value)) return [real(call, 'noise', value, { ge: 0, le: MAX_SIGMA }, hint)];
+  if (value.length === 0 || value.length > 64) throw new DslError({ call, what: 'noise', allowed: 'a sigma or a non-empty array of at most 64 sigmas', value, hint: 'e.g. [0.25, 0.5, 1]' });
+  return (value as unknown[]).map((s, i) => real(call, `noise[${i}]`, s, { ge: 0, le: MAX_SIGMA }, hint));
+}
+
+/** Part-of-speech groups: a non-empty list of distinct POS_GROUPS names. */
+function posGroupList(value: unknown): readonly PosGroup[] {
+  const call = 'pretrain({ posGroups })';
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new DslError({ call, what: 'posGroups', allowed: `a non-empty array of ${quoteList(POS_GROUPS)}`, value, hint: "e.g. ['verb']" });
+  }
+  const groups = (value as unknown[]).map((g, i) => oneOf<PosGroup>(call, `posGroups[${i}]`, g, POS_GROUPS));
+  if (new Set(groups).size !== groups.length) throw new DslError({ call, what: 'posGroups', allowed: 'free of duplicates', value });
+  return groups;
+}
+
+/** Label budgets per class: a strictly increasing list of integers >= 1, exclusive with maxExamples. */
+function labelBudgets(value: unknown, max: unknown): readonly number[] | null {
+  const call = 'finetune(tasks, { labelsPerClass })';
+  if (value === undefined || value === null) return null;
+  if (max !== undefined && max !== null) {
+    throw new DslError({ call, what: 'labelsPerClass', allowed: 'null when maxExamples is given', value, hint: 'give one of maxExamples (examples per task) and labelsPerClass (examples per class)' });
+  }
+  const list = typeof value === 'number' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 16) {
+    throw new DslError({ call, what: 'labelsPerClass', allowed: 'a number or a non-empty array of at most 16 numbers', value, hint: 'e.g. [10, 50, 500]' });
+  }
+  list.forEach((n: unknown, i) => integer(call, `labelsPerClass[${i}]`, n, 1, 1_000_000));
+  for (let i = 1; i < list.length; i++) {
+    if (!((list[i] as number) > (list[i - 1] as number))) throw new DslError({ call, what: 'labelsPerClass', allowed: 'strictly increasing', value: list, hint: 'e.g. [10, 50, 500]' });
+  }
+  return [...(list as number[])];
 }
 
 function maxExamples(call: string, value: unknown): number | null {

@@ -16,6 +16,9 @@ export interface DownstreamTensors {
   readonly yTrain: Int32Array;
   readonly xTest: tf.Tensor;
   readonly yTest: Int32Array;
+  /** Token-level text tasks: the position whose state the classifier reads, per example. */
+  readonly positionsTrain?: Int32Array;
+  readonly positionsTest?: Int32Array;
 }
 
 /** All images of a split as one device tensor [N, H, W, 1] in [0, 1], uploaded once. */
@@ -23,13 +26,22 @@ export function imagesToDevice(split: ImageSplit, h: number, w: number): tf.Tens
   return tf.tensor4d(toFloat01(split), [split.count, h, w, 1]);
 }
 
-export function downstreamTensors(plan: PlanData, task: string, ft: FinetuneStage, maxTest: number | null, model: PretrainedModel): DownstreamTensors {
-  const seqLen = model.kind === 'masked-token-transformer' ? model.config.seqLen : undefined;
+/** The task's data as the plan asks for it; `labelsPerClass` picks one of the fine-tune stage's label budgets. */
+export function downstreamTensors(
+  plan: PlanData,
+  task: string,
+  ft: FinetuneStage,
+  maxTest: number | null,
+  model: PretrainedModel,
+  labelsPerClass: number | null = null,
+): DownstreamTensors {
+  const text = model.kind === 'masked-token-transformer' ? { seqLen: model.config.seqLen, vocabSize: model.config.vocabSize } : {};
   const d = loadDownstreamTask(task, {
     ...(ft.maxExamples !== null ? { maxTrain: ft.maxExamples } : {}),
+    ...(labelsPerClass !== null ? { labelsPerClass } : {}),
     ...(maxTest !== null ? { maxTest } : {}),
     seed: plan.seed,
-    ...(seqLen !== undefined ? { seqLen } : {}),
+    ...text,
   });
   if (d.kind === 'image') {
     return {
@@ -48,5 +60,6 @@ export function downstreamTensors(plan: PlanData, task: string, ft: FinetuneStag
     yTrain: Int32Array.from(d.train.labels),
     xTest: tf.tensor2d(d.test.tokens, [d.test.count, d.seqLen], 'int32'),
     yTest: Int32Array.from(d.test.labels),
+    ...(d.train.positions && d.test.positions ? { positionsTrain: d.train.positions, positionsTest: d.test.positions } : {}),
   };
 }

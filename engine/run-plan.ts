@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanData, RunOptions, RunResult } from '../dsl/plan-types.js';
-import { DATASETS } from '../datasets/catalog.js';
 import { writeFileAtomic } from './store/atomic-file.js';
 import { initBackend, describeBackend } from './backend/selection.js';
 import { certifyClassifier } from './certify/stage.js';
@@ -17,8 +16,9 @@ import { downstreamTensors } from './device-data.js';
 import { EngineError } from './errors.js';
 import { evaluateClassifier } from './finetune/finetune.js';
 import { disposeParameters } from './models/parameters.js';
-import { pretrain } from './pretrain/loop.js';
-import { buildImage, buildText } from './pretrain/split-tasks.js';
+import { heldOutLosses } from './pretrain/held-out.js';
+import { lrScheduleOf, pretrain } from './pretrain/loop.js';
+import { buildPretraining } from './pretrain/split-tasks.js';
 import { consoleProgress, type ProgressSink } from './progress.js';
 import { projectRoot } from './project-root.js';
 import { SeededRandom } from './random.js';
@@ -66,34 +66,37 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
   const disposers: (() => void)[] = [];
   try {
     const pre = stage(plan, 'pretrain')!;
-    const split = stage(plan, 'split-tasks')!;
-    const info = DATASETS[plan.spec.pretrain.dataset];
     const rng = new SeededRandom(plan.seed, 1);
 
     // load-data + split-tasks + model
-    const { model, upstream } = info.modality === 'image' ? buildImage(plan, pre, split, rng) : buildText(plan, pre, split, rng);
-    disposers.push(() => upstream.dispose(), () => disposeParameters(model.params));
-    log(`[run ${plan.hash}] ${upstream.k} upstream task(s): ${upstream.taskNames.map((n, i) => `${n} (${upstream.taskSizes[i]})`).join(', ')}`);
+    const pretraining = buildPretraining(plan, rng);
+    const { model, upstream } = pretraining;
+    disposers.push(() => upstream?.dispose(), () => disposeParameters(model.params));
+    if (upstream) log(`[run ${plan.hash}] ${upstream.k} upstream task(s): ${upstream.taskNames.map((n, i) => `${n} (${upstream.taskSizes[i]})`).join(', ')}`);
 
-    // pretrain
-    const outcome = await pretrain({
-      params: model.params,
-      upstream,
-      weighting: pre.weighting,
-      steps: pre.steps,
-      lr: pre.lr,
-      seed: plan.seed,
-      checkpointPath: paths.checkpoint,
-      checkpointEvery: pre.checkpointEvery,
-      metricsPath: paths.metrics,
-      ...(progress ? { onProgress: progress } : {}),
-      ...(options.stopAfterStep !== undefined ? { stopAfter: options.stopAfterStep } : {}),
-    });
-    if (outcome.steps < pre.steps) {
+    // pretrain (nothing to train for the raw-pixels control)
+    const outcome = upstream
+      ? await pretrain({
+          params: model.params,
+          upstream,
+          weighting: pre.weighting,
+          steps: pre.steps,
+          lr: pre.lr,
+          lrSchedule: lrScheduleOf(pre.lrSchedule, pre.steps),
+          seed: plan.seed,
+          checkpointPath: paths.checkpoint,
+          checkpointEvery: pre.checkpointEvery,
+          metricsPath: paths.metrics,
+          ...(progress ? { onProgress: progress } : {}),
+          ...(options.stopAfterStep !== undefined ? { stopAfter: options.stopAfterStep } : {}),
+        })
+      : null;
+    if (outcome && outcome.steps < pre.steps) {
       throw new EngineError(`pre-training stopped at step ${outcome.steps} of ${pre.steps} (stopAfterStep); run the plan again to resume`);
     }
-    upstream.dispose();
-    const finetuned: { task: string; seconds: number; trainAccuracy: number }[] = [];
+    upstream?.dispose();
+    const heldOut = await heldOutLosses(plan, pretraining);
+    const finetuned: { task: string; labelsPerClass: number | null; seconds: number; trainAccuracy: number }[] = [];
     let evaluated: RunResult['evaluate'] = null;
     let certified: RunResult['certify'] = null;
 
@@ -102,20 +105,25 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     const ev = stage(plan, 'evaluate');
     const classifiers = new Map<string, Classifier>();
     if (ft) {
-      const evalRows: { task: string; accuracy: number; examples: number }[] = [];
+      const evalRows: { task: string; labelsPerClass: number | null; accuracy: number; examples: number }[] = [];
+      // One classifier per task and label budget; certification uses each task's first.
       for (const task of ft.tasks) {
-        const data = downstreamTensors(plan, task, ft, ev?.maxExamples ?? null, model);
-        try {
-          const { classifier, trainAccuracy, seconds } = await finetuneOrLoad(plan, ft, model, data, paths.classifier(task), progress);
-          classifiers.set(task, classifier);
-          finetuned.push({ task, seconds, trainAccuracy });
-          if (ev) {
-            const r = await evaluateClassifier(classifier, data, ev.maxExamples);
-            evalRows.push({ task, ...r });
-            log(`[evaluate] ${task}: accuracy ${(r.accuracy * 100).toFixed(2)}% on ${r.examples} test examples`);
+        for (const labelsPerClass of ft.labelsPerClass ?? [null]) {
+          const name = labelsPerClass === null ? task : `${task}@${labelsPerClass}`;
+          const data = downstreamTensors(plan, task, ft, ev?.maxExamples ?? null, model, labelsPerClass);
+          try {
+            const { classifier, trainAccuracy, seconds } = await finetuneOrLoad(plan, ft, model, data, paths.classifier(name), progress);
+            finetuned.push({ task, labelsPerClass, seconds, trainAccuracy });
+            if (ev) {
+              const r = await evaluateClassifier(classifier, data, ev.maxExamples);
+              evalRows.push({ task, labelsPerClass, ...r });
+              log(`[evaluate] ${name}: accuracy ${(r.accuracy * 100).toFixed(2)}% on ${r.examples} test examples`);
+            }
+            if (classifiers.has(task)) disposeClassifier(classifier, model);
+            else classifiers.set(task, classifier);
+          } finally {
+            tf.dispose([data.xTrain, data.xTest]);
           }
-        } finally {
-          tf.dispose([data.xTrain, data.xTest]);
         }
       }
       if (ev && evalRows.length) {
@@ -136,8 +144,7 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
       if (!classifier) throw new Error(`certify: no classifier for ${cs.task}`);
       certified = await certifyClassifier({ ...cs, seed: plan.seed }, classifier, paths.certifyTsv, progress, log);
     }
-    for (const c of classifiers.values()) if (c.encoder !== model.params) disposeParameters(c.encoder);
-    for (const c of classifiers.values()) disposeParameters(c.head);
+    for (const c of classifiers.values()) disposeClassifier(c, model);
     const done: RunResult = {
       hash: plan.hash,
       runDir,
@@ -145,11 +152,13 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
       cached: false,
       seconds: (performance.now() - t0) / 1000,
       pretrain: {
-        steps: outcome.steps,
-        seconds: outcome.seconds,
-        taskNames: [...outcome.taskNames],
-        finalTaskLosses: [...outcome.finalTaskLosses],
-        finalWeights: [...outcome.finalWeights],
+        steps: outcome?.steps ?? 0,
+        seconds: outcome?.seconds ?? 0,
+        taskNames: [...(outcome?.taskNames ?? [])],
+        finalTaskLosses: [...(outcome?.finalTaskLosses ?? [])],
+        finalWeights: [...(outcome?.finalWeights ?? [])],
+        initialTaskLosses: outcome?.initialTaskLosses ? [...outcome.initialTaskLosses] : null,
+        heldOut,
       },
       finetune: finetuned,
       evaluate: evaluated,
@@ -168,4 +177,10 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     }
     lock.release();
   }
+}
+
+/** Frees a classifier's head, and its encoder when it is a fine-tuned copy. */
+function disposeClassifier(c: Classifier, model: { params: unknown }): void {
+  if (c.encoder !== model.params) disposeParameters(c.encoder);
+  disposeParameters(c.head);
 }

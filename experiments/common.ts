@@ -80,3 +80,16 @@ export function readMetrics(result: RunResult): { step: number[]; columns: Recor
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
+
+/** A run's per-step task losses and weights (pretrain/metrics.csv), as rows. */
+export function metricRows(result: RunResult): { steps: number[]; losses: number[][]; weights: number[][] } {
+  const m = readMetrics(result);
+  const names = Object.keys(m.columns);
+  const lossCols = names.filter((n) => n.startsWith('loss_')).map((n) => m.columns[n]!);
+  const weightCols = names.filter((n) => n.startsWith('weight_')).map((n) => m.columns[n]!);
+  return {
+    steps: m.step,
+    losses: m.step.map((_, i) => lossCols.map((c) => c[i]!)),
+    weights: m.step.map((_, i) => weightCols.map((c) => c[i]!)),
+  };
+}

@@ -63,6 +63,8 @@ export interface ExperimentResult {
   readonly figures: readonly FigureSpec[];
   /** Markdown: what was run, the deviations from the paper, and whether the claim held, as measured. */
   readonly summary: string;
+  /** Further files of evidence, written under the experiment's folder (e.g. 'points/mixture-sigma-0.5.tsv'). */
+  readonly attachments?: readonly { readonly path: string; readonly content: string }[];
   /** The claim's verdict with its gates and paired comparisons, for experiments that test a claim. */
   readonly verdict?: Verdict;
   /** Seconds of wall time and the backend it ran on. */

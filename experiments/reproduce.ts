@@ -8,8 +8,10 @@ import { sampleComplexity } from './sample-complexity.js';
 import { certifiedRobustness } from './certified.js';
 import type { ExperimentOptions } from './common.js';
 import { taskRobustCv, taskRobustNlp } from './task-robust.js';
+import { taskRobustPilots } from './task-robust-pilots.js';
 
 export const EXPERIMENTS: Readonly<Record<string, { readonly title: string; readonly run: (o: ExperimentOptions) => Promise<ExperimentResult> }>> = {
+  'task-robust-pilots': { title: 'Pilots that chose the task-robust setting (paper 1)', run: taskRobustPilots },
   'task-robust-cv': { title: 'Task-robust pre-training on images (paper 1)', run: taskRobustCv },
   'task-robust-nlp': { title: 'Task-robust pre-training on text (paper 1)', run: taskRobustNlp },
   certified: { title: 'Certified robustness from noise-mixture pre-training (paper 2)', run: certifiedRobustness },

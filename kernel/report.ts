@@ -103,6 +103,10 @@ export async function writeReport(result: ExperimentResult, dir: string): Promis
     writtenAt: new Date().toISOString(),
   };
   write('result.json', `${JSON.stringify(meta, null, 2)}\n`);
+  for (const a of result.attachments ?? []) {
+    if (!a.path.split('/').every((part) => FILE_SAFE.test(part))) throw new Error(`attachment path '${a.path}' is not file-safe (letters, digits, . _ - and /)`);
+    write(a.path, a.content);
+  }
   if (result.verdict) write('verdict.json', `${JSON.stringify(result.verdict, null, 2)}\n`);
   return { dir: out, files, figureFormat };
 }

@@ -32,18 +32,18 @@ export function headLogits(head: Parameters, feats: tf.Tensor2D): tf.Tensor2D {
   return linear(z as tf.Tensor2D, param(head, 'head.w'), param(head, 'head.b'));
 }
 
-/** Logits [B, C] of a batch: the base classifier f that randomized smoothing wraps. */
-export function classifierLogits(c: Classifier, x: tf.Tensor): tf.Tensor2D {
-  return headLogits(c.head, features(c.model, x, c.encoder));
+/** Logits [B, C] of a batch: the base classifier f that randomized smoothing wraps. `positions`: token-level tasks. */
+export function classifierLogits(c: Classifier, x: tf.Tensor, positions?: tf.Tensor1D): tf.Tensor2D {
+  return headLogits(c.head, features(c.model, x, c.encoder, positions));
 }
 
 /** Predicted classes of `x` in batches, as host integers. */
-export async function predictClasses(c: Classifier, x: tf.Tensor, batchSize: number): Promise<Int32Array> {
+export async function predictClasses(c: Classifier, x: tf.Tensor, batchSize: number, positions?: Int32Array): Promise<Int32Array> {
   const n = x.shape[0]!;
   const out = new Int32Array(n);
   for (let s = 0; s < n; s += batchSize) {
     const size = Math.min(batchSize, n - s);
-    const pred = tf.tidy(() => tf.argMax(classifierLogits(c, tf.slice(x, s, size)), 1));
+    const pred = tf.tidy(() => tf.argMax(classifierLogits(c, tf.slice(x, s, size), positions ? tf.tensor1d(positions.subarray(s, s + size), 'int32') : undefined), 1));
     out.set((await pred.data()) as Int32Array, s);
     pred.dispose();
   }

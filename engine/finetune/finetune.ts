@@ -22,8 +22,8 @@ export interface FinetuneOptions {
   readonly steps: number;
   readonly batchSize: number;
   readonly lr: number;
-  /** Gaussian augmentation sigma (images only); 0 = clean. */
-  readonly noise: number;
+  /** Gaussian augmentation (images only): each example's sigma drawn uniformly from the list; [0] = clean. */
+  readonly noise: readonly number[];
   readonly seed: number;
   readonly onProgress?: ProgressSink;
 }
@@ -40,13 +40,17 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneOutcome> {
   const t0 = performance.now();
   const { model, data, mode } = o;
   const rng = new SeededRandom(o.seed, 11);
+  // Its own stream: drawing sigmas never changes which examples a step sees.
+  const sigmaRng = new SeededRandom(o.seed, 17);
   const head = createHead(data.numClasses, featureDim(model), rng);
   const probe = mode === 'probe';
   const encoder: Parameters = probe ? model.params : cloneParameters(new Map(model.encoderNames.map((n) => [n, param(model.params, n)])));
   const n = data.xTrain.shape[0]!;
   // Probe: features of the whole train set computed once with the frozen encoder.
-  const trainFeatures = probe ? batchedFeatures(model, encoder, data.xTrain) : null;
-  standardise(head, trainFeatures ?? batchedFeatures(model, encoder, data.xTrain.slice(0, Math.min(n, 2048))), !probe);
+  const pos = data.positionsTrain;
+  const trainFeatures = probe ? batchedFeatures(model, encoder, data.xTrain, pos) : null;
+  standardise(head, trainFeatures ?? batchedFeatures(model, encoder, data.xTrain.slice(0, Math.min(n, 2048)), pos?.subarray(0, 2048)), !probe);
+  const posAll = pos ? tf.tensor1d(pos, 'int32') : null;
   const names = probe ? ['head.w', 'head.b'] : ['head.w', 'head.b', ...model.encoderNames.map((k) => `enc:${k}`)];
   const trainable: Parameters = new Map([...head, ...[...encoder].map(([k, v]) => [`enc:${k}`, v] as const)]);
   const adam = new Adam(trainable, names, { lr: o.lr });
@@ -61,8 +65,12 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneOutcome> {
         if (trainFeatures) logits = headLogits(head, tf.gather(trainFeatures, idx));
         else {
           let x = tf.gather(data.xTrain, idx);
-          if (o.noise > 0) x = tf.add(x, randomNormal(x.shape, { seed: deriveSeed(o.seed, step), stream: 3, stddev: o.noise }));
-          logits = headLogits(head, features(model, x, encoder));
+          const sigmas = exampleSigmas(o.noise, x.shape[0]!, sigmaRng);
+          if (sigmas !== 0) {
+            const scale = typeof sigmas === 'number' ? sigmas : tf.tensor4d(sigmas, [sigmas.length, 1, 1, 1]);
+            x = tf.add(x, tf.mul(randomNormal(x.shape, { seed: deriveSeed(o.seed, step), stream: 3 }), scale));
+          }
+          logits = headLogits(head, features(model, x, encoder, posAll ? (tf.gather(posAll, idx) as tf.Tensor1D) : undefined));
         }
         return tf.mean(sparseSoftmaxCrossEntropy(logits, y));
       });
@@ -77,21 +85,28 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneOutcome> {
   } finally {
     adam.dispose();
     yAll.dispose();
+    posAll?.dispose();
     trainFeatures?.dispose();
   }
   const classifier: Classifier = { task: data.task, numClasses: data.numClasses, model, encoder, head };
   const sample = Math.min(n, 2000);
   const xs = data.xTrain.slice(0, sample);
-  const pred = await predictClasses(classifier, xs, FEATURE_BATCH);
+  const pred = await predictClasses(classifier, xs, FEATURE_BATCH, pos?.subarray(0, sample));
   xs.dispose();
   return { classifier, trainAccuracy: accuracy(pred, data.yTrain.subarray(0, sample)), seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The noise sigma of each example of a batch: one number for all (0: clean), or one per example from the list. */
+function exampleSigmas(noise: readonly number[], batch: number, rng: SeededRandom): number | Float32Array {
+  if (noise.length === 1) return noise[0]!;
+  return Float32Array.from({ length: batch }, () => noise[rng.int(noise.length)]!);
 }
 
 /** Test accuracy of a classifier on (at most maxExamples of) the task's test split. */
 export async function evaluateClassifier(c: Classifier, data: DownstreamTensors, maxExamples: number | null): Promise<{ accuracy: number; examples: number }> {
   const n = Math.min(data.xTest.shape[0]!, maxExamples ?? Infinity);
   const xs = data.xTest.slice(0, n);
-  const pred = await predictClasses(c, xs, FEATURE_BATCH);
+  const pred = await predictClasses(c, xs, FEATURE_BATCH, data.positionsTest?.subarray(0, n));
   xs.dispose();
   return { accuracy: accuracy(pred, data.yTest.subarray(0, n)), examples: n };
 }
@@ -102,10 +117,13 @@ export function accuracy(pred: ArrayLike<number>, labels: ArrayLike<number>): nu
   return labels.length ? ok / labels.length : NaN;
 }
 
-function batchedFeatures(model: PretrainedModel, encoder: Parameters, x: tf.Tensor): tf.Tensor2D {
+function batchedFeatures(model: PretrainedModel, encoder: Parameters, x: tf.Tensor, positions?: Int32Array): tf.Tensor2D {
   const n = x.shape[0]!;
   const parts: tf.Tensor2D[] = [];
-  for (let s = 0; s < n; s += FEATURE_BATCH) parts.push(tf.tidy(() => features(model, tf.slice(x, s, Math.min(FEATURE_BATCH, n - s)), encoder)));
+  for (let s = 0; s < n; s += FEATURE_BATCH) {
+    const size = Math.min(FEATURE_BATCH, n - s);
+    parts.push(tf.tidy(() => features(model, tf.slice(x, s, size), encoder, positions ? tf.tensor1d(positions.subarray(s, s + size), 'int32') : undefined)));
+  }
   const all = tf.concat(parts) as tf.Tensor2D;
   tf.dispose(parts);
   return all;

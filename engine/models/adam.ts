@@ -21,6 +21,8 @@ import type { Parameters, SavedTensor } from './parameters.js';
 
 export interface AdamConfig {
   readonly lr: number;
+  /** Multiplier of lr at step t (1-based), e.g. a warm-up then cosine decay; default 1 at every step. */
+  readonly schedule?: (t: number) => number;
   readonly beta1?: number;
   readonly beta2?: number;
   readonly epsilon?: number;
@@ -154,7 +156,8 @@ export class Adam {
    */
   minimize(f: () => tf.Scalar): tf.Scalar {
     this.t += 1;
-    const lrT = (this.cfg.lr * Math.sqrt(1 - this.b2 ** this.t)) / (1 - this.b1 ** this.t);
+    const lr = this.cfg.lr * (this.cfg.schedule ? this.cfg.schedule(this.t) : 1);
+    const lrT = (lr * Math.sqrt(1 - this.b2 ** this.t)) / (1 - this.b1 ** this.t);
     const vars = this.names.map((n) => this.params.get(n)!);
     return tf.tidy(() => {
       const h: Hyper = { lrT, b1: this.b1, b2: this.b2, eps: this.eps, scalars: this.constants ? { ...this.constants, lr: tf.scalar(lrT) } : undefined };

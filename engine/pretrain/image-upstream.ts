@@ -6,7 +6,7 @@
  * (clean or one of the sigmas, with the given weights): one model for every sigma (Qiu et al.).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../../datasets/images.js';
+import type { ImageSet, ImageSplit } from '../../datasets/images.js';
 import { imagesToDevice } from '../device-data.js';
 import { randomNormal, randomUniform, deriveSeed } from '../backend/device-random.js';
 import { reconstructionLoss, type MaskedImageModel } from '../models/masked-image-conv.js';
@@ -36,11 +36,17 @@ export function createImageUpstream(o: ImageUpstreamOptions): Upstream {
   const grid = Math.ceil(H / P);
   const images = imagesToDevice(set.train, set.height, set.width);
   const mixCdf = o.mixture ? cumulative([0, ...o.mixture.sigmas], o.mixture.weights) : null;
+  const referenceOf = new Map<Int32Array, number>();
+  const references = pools.map((p) => {
+    if (!referenceOf.has(p)) referenceOf.set(p, meanImageLoss(set.train, p));
+    return referenceOf.get(p)!;
+  });
 
   return {
     k,
     taskNames: o.taskNames,
     taskSizes: pools.map((p) => p.length),
+    references,
     draw(step: number, rng: SeededRandom): UpstreamBatch {
       const idx = new Int32Array(k * B);
       for (let t = 0; t < k; t++) idx.set(rng.sample(pools[t]!, B), t * B);
@@ -72,6 +78,26 @@ export function createImageUpstream(o: ImageUpstreamOptions): Upstream {
     },
     dispose: () => images.dispose(),
   };
+}
+
+/**
+ * The reconstruction loss of the simplest predictor that knows the task: the pool's mean image, whatever the
+ * input (mean squared error over pixels in [0, 1], averaged over the pool). Float64 on the host.
+ */
+export function meanImageLoss(split: ImageSplit, pool: Int32Array): number {
+  const size = split.images.length / split.count;
+  const sum = new Float64Array(size);
+  const sumSq = new Float64Array(size);
+  for (const i of pool) {
+    for (let j = 0; j < size; j++) {
+      const v = split.images[i * size + j]! / 255;
+      sum[j] += v;
+      sumSq[j] += v * v;
+    }
+  }
+  let loss = 0;
+  for (let j = 0; j < size; j++) loss += sumSq[j]! / pool.length - (sum[j]! / pool.length) ** 2;
+  return loss / size;
 }
 
 function cumulative(values: readonly number[], weights: readonly number[]): { values: readonly number[]; cdf: Float64Array } {

@@ -16,7 +16,7 @@ import { loadParameters, saveParameters, type Parameters } from '../models/param
 import { RateMeter, type ProgressSink } from '../progress.js';
 import { SeededRandom } from '../random.js';
 import type { Weighting } from '../../dsl/spec.js';
-import { TaskWeighting } from './minimax.js';
+import { keepState, TaskWeighting, type SavedWeightingState, type WeightingState } from './minimax.js';
 import type { Upstream } from './upstream.js';
 
 export interface PretrainOptions {
@@ -25,6 +25,8 @@ export interface PretrainOptions {
   readonly weighting: Weighting;
   readonly steps: number;
   readonly lr: number;
+  /** Multiplier of lr at step t (1-based); default constant. */
+  readonly lrSchedule?: (t: number) => number;
   readonly seed: number;
   readonly checkpointPath: string;
   readonly checkpointEvery: number;
@@ -48,6 +50,8 @@ export interface PretrainOutcome {
   readonly history: readonly StepRecord[];
   readonly finalTaskLosses: readonly number[];
   readonly finalWeights: readonly number[];
+  /** The task losses at initialisation (mean of INITIAL_LOSS_BATCHES minibatches); null with one task. */
+  readonly initialTaskLosses: readonly number[] | null;
   readonly resumedFrom: number;
 }
 
@@ -55,7 +59,8 @@ interface CheckpointMeta {
   step: number;
   adamStep: number;
   rng: number[];
-  weightingState: number[] | null;
+  weightingState: SavedWeightingState | null;
+  initialTaskLosses: number[] | null;
   history: StepRecord[];
   seconds: number;
 }
@@ -63,12 +68,13 @@ interface CheckpointMeta {
 export async function pretrain(o: PretrainOptions): Promise<PretrainOutcome> {
   const logEvery = o.logEvery ?? 10;
   const names = [...o.params.keys()];
-  const adam = new Adam(o.params, names, { lr: o.lr });
-  const weighting = new TaskWeighting(o.upstream.k, o.weighting);
+  const adam = new Adam(o.params, names, { lr: o.lr, ...(o.lrSchedule ? { schedule: o.lrSchedule } : {}) });
+  const weighting = new TaskWeighting(o.upstream.k, o.weighting, o.upstream.references);
   let rng = new SeededRandom(o.seed, 7);
   let step = 0;
   let history: StepRecord[] = [];
   let secondsBefore = 0;
+  let initialTaskLosses: number[] | null = null;
   if (existsSync(o.checkpointPath)) {
     try {
       const ck = loadCheckpoint<CheckpointMeta>(o.checkpointPath);
@@ -79,6 +85,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainOutcome> {
       step = ck.meta.step;
       history = ck.meta.history;
       secondsBefore = ck.meta.seconds;
+      initialTaskLosses = ck.meta.initialTaskLosses ?? null;
     } catch (e) {
       // A corrupt checkpoint is the caller's error to report; the optimizer's state must not leak with it.
       adam.dispose();
@@ -86,6 +93,8 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainOutcome> {
       throw e;
     }
   }
+  if (step === 0 && o.upstream.k >= 2 && o.steps > 0) initialTaskLosses = await lossesAtInitialisation(o.upstream, o.seed);
+  if (initialTaskLosses) weighting.setInitial(initialTaskLosses);
   const resumedFrom = step;
   const meter = new RateMeter(step, o.steps);
   let pending: { step: number; losses: tf.Tensor1D; weights: tf.Tensor1D }[] = [];
@@ -120,6 +129,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainOutcome> {
       adamStep: adamState.step,
       rng: rng.state(),
       weightingState: await weighting.saveState(),
+      initialTaskLosses,
       history,
       seconds: secondsBefore + meter.at(step).seconds,
     };
@@ -130,12 +140,12 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainOutcome> {
   try {
     while (step < o.steps) {
       const batch = o.upstream.draw(step, rng);
-      let kept: { losses: tf.Tensor1D; weights: tf.Tensor1D; next: tf.Tensor1D | null } | null = null;
+      let kept: { losses: tf.Tensor1D; weights: tf.Tensor1D; next: WeightingState | null } | null = null;
       try {
         const cost = adam.minimize(() => {
           const losses = batch.taskLosses();
           const obj = weighting.objective(losses);
-          kept = { losses: tf.keep(losses), weights: tf.keep(obj.weights), next: obj.nextState ? tf.keep(obj.nextState) : null };
+          kept = { losses: tf.keep(losses), weights: tf.keep(obj.weights), next: keepState(obj.next) };
           return obj.total;
         });
         cost.dispose();
@@ -163,6 +173,9 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainOutcome> {
       if (o.stopAfter !== undefined && step >= o.stopAfter) break;
     }
     await flush();
+    // An untrained control (0 steps) still stores its initial parameters, so later stages and
+    // `robustlab certify` open it like any run.
+    if (o.steps === 0 && !existsSync(o.checkpointPath)) await checkpoint();
   } finally {
     tf.dispose(pending.flatMap((b) => [b.losses, b.weights]));
     adam.dispose();
@@ -176,8 +189,41 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainOutcome> {
     history,
     finalTaskLosses: last ? last.losses : [],
     finalWeights: last ? last.weights : [],
+    initialTaskLosses,
     resumedFrom,
   };
+}
+
+/** Minibatches averaged for the task losses at initialisation ('relative' losses divide by them). */
+export const INITIAL_LOSS_BATCHES = 8;
+
+/**
+ * Each task's loss at the initial parameters, averaged over INITIAL_LOSS_BATCHES minibatches (one minibatch's
+ * loss is too noisy a yardstick: its error would tilt the weights for the whole run). The batches come from
+ * their own random stream and mask seeds, so the training data order is the same with or without them.
+ */
+async function lossesAtInitialisation(upstream: Upstream, seed: number): Promise<number[]> {
+  const rng = new SeededRandom(seed, 13);
+  const sum = new Float64Array(upstream.k);
+  for (let i = 0; i < INITIAL_LOSS_BATCHES; i++) {
+    const batch = upstream.draw(2 ** 40 + i, rng);
+    try {
+      const l = tf.tidy(() => batch.taskLosses());
+      (await l.data()).forEach((v, t) => (sum[t] += v / INITIAL_LOSS_BATCHES));
+      l.dispose();
+    } finally {
+      batch.dispose();
+    }
+  }
+  return Array.from(sum);
+}
+
+/** The plan's learning-rate schedule as a multiplier of lr at step t (1-based). */
+export function lrScheduleOf(kind: 'constant' | 'cosine', steps: number): ((t: number) => number) | undefined {
+  if (kind === 'constant') return undefined;
+  // Linear warm-up over the first 5% of the steps, then cosine decay to 0 at the last step.
+  const warmup = Math.max(1, Math.round(0.05 * steps));
+  return (t) => (t <= warmup ? t / warmup : 0.5 * (1 + Math.cos((Math.PI * (t - warmup)) / Math.max(1, steps - warmup))));
 }
 
 export function metricsCsv(taskNames: readonly string[], history: readonly StepRecord[]): string {

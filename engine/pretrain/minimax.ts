@@ -31,58 +31,109 @@ export interface WeightedObjective {
   readonly weights: tf.Tensor1D;
 }
 
+/** What the weighting carries from step to step (device tensors; null where the method needs none). */
+export interface WeightingState {
+  /** The EMA of the (normalised) losses the weights are computed from ('softmax' and 'group-dro' with ema > 0). */
+  readonly smoothed: tf.Tensor1D | null;
+  /** Group DRO's log-weights. */
+  readonly logWeights: tf.Tensor1D | null;
+  /** The task losses at initialisation ('relative' losses divide by them). */
+  readonly initial: tf.Tensor1D | null;
+}
+
+/** The same state as host numbers, for checkpoints. */
+export interface SavedWeightingState {
+  readonly smoothed: number[] | null;
+  readonly logWeights: number[] | null;
+  readonly initial: number[] | null;
+}
+
 export class TaskWeighting {
-  /** Group DRO log-weights, or the softmax method's loss EMA; null before the first step. */
-  private state: tf.Tensor1D | null = null;
+  private state: WeightingState;
 
-  constructor(readonly k: number, readonly config: Weighting) {
-    if (config.method === 'group-dro') this.state = tf.keep(tf.fill([k], -Math.log(k)) as tf.Tensor1D);
+  /**
+   * `references` [k]: the per-task reference losses that 'excess' losses subtract (required for it);
+   * the upstream tasks provide them (Upstream.references).
+   */
+  constructor(readonly k: number, readonly config: Weighting, private readonly references: readonly number[] | null = null) {
+    if (config.losses === 'excess' && config.method !== 'average' && (references === null || references.length !== k)) {
+      throw new Error(`minimax: 'excess' losses need ${k} per-task references, got ${references === null ? 'none' : references.length}`);
+    }
+    this.state = { smoothed: null, logWeights: this.initialLogWeights(), initial: null };
   }
 
-  /** Call inside the gradient closure with the k task losses; update() afterwards commits the state. */
-  objective(losses: tf.Tensor1D): WeightedObjective & { nextState: tf.Tensor1D | null } {
-    const { method, eta, ema } = this.config;
-    const l = stopGradient(losses) as tf.Tensor1D;
-    if (method === 'average' || eta === 0 && method === 'softmax') {
+  private initialLogWeights(): tf.Tensor1D | null {
+    return this.config.method === 'group-dro' ? tf.keep(tf.fill([this.k], -Math.log(this.k)) as tf.Tensor1D) : null;
+  }
+
+  /**
+   * Call inside the gradient closure with the k task losses; update() afterwards commits `next`.
+   * The weights see the losses normalised ('raw' | 'relative' | 'excess'), then smoothed by the EMA; the
+   * gradient always flows through the raw losses: the objective is sum_i p_i L_i with p held constant.
+   */
+  objective(losses: tf.Tensor1D): WeightedObjective & { next: WeightingState | null } {
+    const { method, eta, ema, losses: mode } = this.config;
+    if (method === 'average' || eta === 0) {
       const weights = tf.fill([this.k], 1 / this.k) as tf.Tensor1D;
-      return { total: tf.mean(losses) as tf.Scalar, weights, nextState: null };
+      return { total: tf.mean(losses) as tf.Scalar, weights, next: null };
     }
-    let source = l;
-    let nextState: tf.Tensor1D | null = null;
+    const l = stopGradient(losses) as tf.Tensor1D;
+    // Without an estimate at initialisation (setInitial), the first step's losses are the yardstick.
+    const initial = mode === 'relative' ? (this.state.initial ?? l) : null;
+    const normalised =
+      mode === 'relative' ? (tf.div(l, initial!) as tf.Tensor1D) : mode === 'excess' ? (tf.sub(l, tf.tensor1d(this.references as number[])) as tf.Tensor1D) : l;
+    const source = ema > 0 && this.state.smoothed ? (tf.add(tf.mul(this.state.smoothed, ema), tf.mul(normalised, 1 - ema)) as tf.Tensor1D) : normalised;
+    let weights: tf.Tensor1D;
+    let logWeights: tf.Tensor1D | null = null;
     if (method === 'softmax') {
-      if (ema > 0) {
-        source = this.state ? (tf.add(tf.mul(this.state, ema), tf.mul(l, 1 - ema)) as tf.Tensor1D) : l;
-        nextState = source;
-      }
-      const weights = tf.softmax(tf.mul(source, eta)) as tf.Tensor1D;
-      return { total: tf.sum(tf.mul(weights, losses)) as tf.Scalar, weights, nextState };
+      weights = tf.softmax(tf.mul(source, eta)) as tf.Tensor1D;
+    } else {
+      // group-dro: log q_{t+1} = log q_t + eta * l, normalised; this step uses q_{t+1}.
+      weights = tf.softmax(tf.add(this.state.logWeights!, tf.mul(source, eta))) as tf.Tensor1D;
+      logWeights = tf.log(weights) as tf.Tensor1D;
     }
-    // group-dro: log q_{t+1} = log q_t + eta * l, normalised; this step uses q_{t+1}.
-    const logits = tf.add(this.state!, tf.mul(l, eta)) as tf.Tensor1D;
-    const weights = tf.softmax(logits) as tf.Tensor1D;
-    nextState = tf.log(weights) as tf.Tensor1D;
-    return { total: tf.sum(tf.mul(weights, losses)) as tf.Scalar, weights, nextState };
+    return { total: tf.sum(tf.mul(weights, losses)) as tf.Scalar, weights, next: { smoothed: ema > 0 ? source : null, logWeights, initial } };
   }
 
-  /** Commits the state computed by objective() (the tensor must have been tf.keep'd). */
-  update(nextState: tf.Tensor1D | null): void {
-    if (!nextState) return;
-    this.state?.dispose();
-    this.state = nextState;
+  /** The task losses at initialisation, the yardstick of 'relative' losses (the loop estimates them before training). */
+  setInitial(values: readonly number[]): void {
+    if (values.length !== this.k) throw new Error(`minimax: ${values.length} initial losses for ${this.k} tasks`);
+    this.state.initial?.dispose();
+    this.state = { ...this.state, initial: tf.keep(tf.tensor1d(Float32Array.from(values))) };
   }
 
-  async saveState(): Promise<number[] | null> {
-    return this.state ? Array.from(await this.state.data()) : null;
+  /** Commits the state objective() returned; its tensors must have been kept (keepState). */
+  update(next: WeightingState | null): void {
+    if (!next) return;
+    const old = this.state;
+    this.state = next;
+    for (const key of ['smoothed', 'logWeights', 'initial'] as const) if (old[key] && old[key] !== next[key]) old[key]!.dispose();
   }
 
-  loadState(values: readonly number[] | null): void {
-    this.state?.dispose();
-    this.state = values ? tf.keep(tf.tensor1d(Float32Array.from(values))) : null;
-    if (!this.state && this.config.method === 'group-dro') this.state = tf.keep(tf.fill([this.k], -Math.log(this.k)) as tf.Tensor1D);
+  async saveState(): Promise<SavedWeightingState> {
+    const read = async (t: tf.Tensor1D | null) => (t ? Array.from(await t.data()) : null);
+    return { smoothed: await read(this.state.smoothed), logWeights: await read(this.state.logWeights), initial: await read(this.state.initial) };
+  }
+
+  loadState(saved: SavedWeightingState | null): void {
+    this.dispose();
+    const keep = (v: number[] | null) => (v ? tf.keep(tf.tensor1d(Float32Array.from(v))) : null);
+    this.state = {
+      smoothed: keep(saved?.smoothed ?? null),
+      logWeights: keep(saved?.logWeights ?? null) ?? this.initialLogWeights(),
+      initial: keep(saved?.initial ?? null),
+    };
   }
 
   dispose(): void {
-    this.state?.dispose();
-    this.state = null;
+    for (const t of [this.state.smoothed, this.state.logWeights, this.state.initial]) t?.dispose();
+    this.state = { smoothed: null, logWeights: null, initial: null };
   }
+}
+
+/** tf.keep of every tensor of a state (objective() runs inside a tidy). */
+export function keepState(next: WeightingState | null): WeightingState | null {
+  if (!next) return null;
+  const keep = (t: tf.Tensor1D | null) => (t ? tf.keep(t) : null);
+  return { smoothed: keep(next.smoothed), logWeights: keep(next.logWeights), initial: keep(next.initial) };
 }

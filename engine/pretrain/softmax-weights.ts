@@ -59,3 +59,18 @@ export function smoothMax(losses: ArrayLike<number>, eta: number): number {
   for (let i = 0; i < k; i++) s += Math.exp(eta * (losses[i]! - max));
   return max + Math.log(s) / eta;
 }
+
+/**
+ * What the weights see of the task losses (float64 reference of minimax.ts): 'raw' losses (the paper),
+ * 'relative' to each task's first-step loss, or 'excess' over a per-task reference loss.
+ */
+export function normalisedLosses(losses: ArrayLike<number>, mode: 'raw' | 'relative' | 'excess', initial: ArrayLike<number>, references: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: losses.length }, (_, i) =>
+    mode === 'relative' ? losses[i]! / initial[i]! : mode === 'excess' ? losses[i]! - references[i]! : losses[i]!,
+  );
+}
+
+/** One exponential-moving-average step: ema * previous + (1 - ema) * current (the current values when there is no previous). */
+export function emaStep(previous: ArrayLike<number> | null, current: ArrayLike<number>, ema: number): Float64Array {
+  return Float64Array.from({ length: current.length }, (_, i) => (previous ? ema * previous[i]! + (1 - ema) * current[i]! : current[i]!));
+}

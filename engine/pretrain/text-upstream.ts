@@ -30,6 +30,8 @@ export interface TextUpstreamOptions {
   readonly batchSize: number;
   /** Probability that each candidate token of the task's group is masked (at least one per sentence). */
   readonly maskRatio: number;
+  /** With k = 1: the POS group ids whose tokens may be masked (a specialist); null = any token. */
+  readonly groups?: readonly number[] | null;
 }
 
 /** Task of a POS group id for k tasks (groups beyond k-1 fold into the last task); -1 for tokens with no group. */
@@ -43,8 +45,31 @@ export function posTaskNames(k: number): string[] {
   return Array.from({ length: k }, (_, t) => (t < k - 1 ? POS_GROUPS[t]! : POS_GROUPS.slice(k - 1).join('+')));
 }
 
+/**
+ * Each task's unigram entropy: the cross-entropy (nats) of predicting the task's tokens with the task's own
+ * unigram distribution over the training split, the best a predictor that knows the task but no context does.
+ */
+export function taskUnigramEntropies(train: TokenSplit, seqLen: number, padId: number, k: number, taskOf = (group: number) => taskOfPosGroup(group, k)): number[] {
+  const counts = Array.from({ length: k }, () => new Map<number, number>());
+  for (let i = 0; i < train.count * seqLen; i++) {
+    const tok = train.tokens[i]!;
+    const t = tok === padId ? -1 : taskOf(train.pos[i]!);
+    if (t >= 0) counts[t]!.set(tok, (counts[t]!.get(tok) ?? 0) + 1);
+  }
+  return counts.map((m) => {
+    let n = 0;
+    for (const c of m.values()) n += c;
+    let h = 0;
+    for (const c of m.values()) h -= (c / n) * Math.log(c / n);
+    return h;
+  });
+}
+
 export function createTextUpstream(o: TextUpstreamOptions): Upstream {
   const { train, seqLen: L, padId, maskId, model, k, batchSize: B, maskRatio } = o;
+  const allowed = o.groups ?? null;
+  if (allowed !== null && k !== 1) throw new Error('createTextUpstream: groups restricts a single task (k = 1)');
+  const taskOf = (group: number) => (allowed !== null && !allowed.includes(group) ? -1 : taskOfPosGroup(group, k));
   // Sentences that contain at least one token of each task.
   const pools: Int32Array[] = [];
   for (let t = 0; t < k; t++) {
@@ -52,7 +77,7 @@ export function createTextUpstream(o: TextUpstreamOptions): Upstream {
     for (let s = 0; s < train.count; s++) {
       for (let j = 0; j < L; j++) {
         const tok = train.tokens[s * L + j]!;
-        if (tok !== padId && taskOfPosGroup(train.pos[s * L + j]!, k) === t) {
+        if (tok !== padId && taskOf(train.pos[s * L + j]!) === t) {
           ids.push(s);
           break;
         }
@@ -64,8 +89,9 @@ export function createTextUpstream(o: TextUpstreamOptions): Upstream {
 
   return {
     k,
-    taskNames: posTaskNames(k),
+    taskNames: allowed !== null ? [allowed.map((g) => POS_GROUPS[g]!).join('+')] : posTaskNames(k),
     taskSizes: pools.map((p) => p.length),
+    references: taskUnigramEntropies(train, L, padId, k, taskOf),
     draw(_step: number, rng: SeededRandom): UpstreamBatch {
       const N = k * B;
       const masked = new Int32Array(N * L);
@@ -81,7 +107,7 @@ export function createTextUpstream(o: TextUpstreamOptions): Upstream {
           masked.set(train.tokens.subarray(s * L, (s + 1) * L), row * L);
           candidates.length = 0;
           for (let j = 0; j < L; j++) {
-            if (train.tokens[s * L + j] !== padId && taskOfPosGroup(train.pos[s * L + j]!, k) === t) candidates.push(j);
+            if (train.tokens[s * L + j] !== padId && taskOf(train.pos[s * L + j]!) === t) candidates.push(j);
           }
           let any = false;
           for (const j of candidates) {

@@ -16,6 +16,11 @@ export interface Upstream {
   readonly taskNames: readonly string[];
   /** Examples of each task in the pre-training pool (for the plan's log). */
   readonly taskSizes: readonly number[];
+  /**
+   * Each task's reference loss, what 'excess' losses subtract: text, the entropy of the task's masked tokens'
+   * unigram distribution; images, the loss of predicting the task's mean image. Computed from the training pool.
+   */
+  readonly references: readonly number[];
   /** Step `step`'s minibatch: indices from the host RNG, masks and noise from (seed, step) on the device. */
   draw(step: number, rng: SeededRandom): UpstreamBatch;
   dispose(): void;

@@ -26,7 +26,7 @@ const file = (name: string, text: string) => {
   return join(tmp, name);
 };
 const notJson = file('broken.json', '{"version": 1, "pretrain": {');
-const badValue = file('bad-value.json', JSON.stringify({ version: 1, pretrain: { dataset: 'fashionMnist', steps: 0 } }));
+const badValue = file('bad-value.json', JSON.stringify({ version: 1, pretrain: { dataset: 'fashionMnist', steps: -1 } }));
 const unknownKey = file('unknown-key.json', JSON.stringify({ version: 1, pretrain: {}, splitTask: { k: 2 } }));
 const good = file('good.json', JSON.stringify({ version: 1, pretrain: { steps: 5 } }));
 const arraySpec = file('array.json', '[1, 2, 3]');
@@ -59,7 +59,7 @@ describe('CLI: malformed input is one line on stderr and a non-zero exit', () =>
       [['plan', notJson, '--colour'], /^robustlab plan: unknown option --colour; known: .*$/],
       [['run', join(tmp, 'missing.json')], /^robustlab run: (plan: )?cannot read .*missing\.json: ENOENT$/],
       [['plan', notJson], /^robustlab plan: (plan: )?.*broken\.json is not valid JSON \(.*\)$/],
-      [['run', badValue], /^robustlab run: pretrain\(\{ steps \}\): steps must be an integer between 1 and 10000000, got 0$/],
+      [['run', badValue], /^robustlab run: pretrain\(\{ steps \}\): steps must be an integer between 0 and 10000000, got -1 \(hint: 0 keeps the random initialisation \(the untrained control\)\)$/],
       [['certify', notRunDir], /^robustlab certify: .*not-a-run is not a run directory \(no plan\.json\); .*$/],
     ];
     // Two at a time: each child loads the CLI (and TypeScript through tsx).

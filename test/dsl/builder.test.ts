@@ -2,12 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DslError, pretrain } from '../../dsl/index.js';
+import { MINIMAX_DEFAULTS } from '../../dsl/defaults.js';
 
 describe('pretrain()', () => {
   it('fills image defaults for Fashion-MNIST', () => {
     expect(pretrain().toSpec()).toEqual({
       version: 1,
-      pretrain: { dataset: 'fashionMnist', model: 'masked-image-conv', steps: 300, batchSize: 64, lr: 1e-3, seed: 0, maskRatio: 0.5, width: 32, depth: 2 },
+      pretrain: { dataset: 'fashionMnist', model: 'masked-image-conv', steps: 300, batchSize: 64, lr: 1e-3, seed: 0, maskRatio: 0.5, width: 32, depth: 2, lrSchedule: 'constant', vocabSize: null, groupShares: null, posGroups: null },
       splitTasks: null,
       minimax: null,
       noise: null,
@@ -20,9 +21,10 @@ describe('pretrain()', () => {
   it('fills text defaults for the Brown corpus and keeps explicit values', () => {
     expect(pretrain({ dataset: 'brown' }).toSpec().pretrain).toEqual({
       dataset: 'brown', model: 'masked-token-transformer', steps: 300, batchSize: 32, lr: 1e-3, seed: 0, maskRatio: 0.15, width: 64, depth: 2,
+      lrSchedule: 'constant', vocabSize: 8000, groupShares: null, posGroups: null,
     });
     const p = pretrain({ dataset: 'mnist', steps: 10, batchSize: 8, lr: 0.01, seed: 7, maskRatio: 0.75, width: 16, depth: 3 }).toSpec().pretrain;
-    expect(p).toEqual({ dataset: 'mnist', model: 'masked-image-conv', steps: 10, batchSize: 8, lr: 0.01, seed: 7, maskRatio: 0.75, width: 16, depth: 3 });
+    expect(p).toEqual({ dataset: 'mnist', model: 'masked-image-conv', steps: 10, batchSize: 8, lr: 0.01, seed: 7, maskRatio: 0.75, width: 16, depth: 3, lrSchedule: 'constant', vocabSize: null, groupShares: null, posGroups: null });
   });
 });
 
@@ -33,9 +35,10 @@ describe('chain methods', () => {
     expect(pretrain({ dataset: 'brown' }).splitTasks(5).toSpec().splitTasks).toEqual({ k: 5, by: 'pos' });
   });
 
-  it('minimax records eta, method and ema; minimax(0) is allowed (average)', () => {
-    expect(pretrain().splitTasks(3).minimax(2).toSpec().minimax).toEqual({ eta: 2, method: 'softmax', ema: 0 });
-    expect(pretrain().splitTasks(3).minimax(0.5, { method: 'group-dro', ema: 0.9 }).toSpec().minimax).toEqual({ eta: 0.5, method: 'group-dro', ema: 0.9 });
+  it('minimax records eta, method, ema and what the weights see; minimax(0) is allowed (average)', () => {
+    expect(pretrain().splitTasks(3).minimax(2).toSpec().minimax).toEqual({ eta: 2, method: 'softmax', ema: MINIMAX_DEFAULTS.ema, losses: MINIMAX_DEFAULTS.losses });
+    expect(pretrain().splitTasks(3).minimax(0.5, { method: 'group-dro', ema: 0.9, losses: 'raw' }).toSpec().minimax).toEqual({ eta: 0.5, method: 'group-dro', ema: 0.9, losses: 'raw' });
+    expect(pretrain().splitTasks(3).minimax(3, { losses: 'excess', ema: 0 }).toSpec().minimax).toEqual({ eta: 3, method: 'softmax', ema: 0, losses: 'excess' });
     expect(pretrain().noise([0.5]).minimax(0).toSpec().minimax?.eta).toBe(0);
   });
 
@@ -54,11 +57,14 @@ describe('chain methods', () => {
 
   it('finetune takes one task or several, with defaults', () => {
     expect(pretrain().finetune('fashion-all').toSpec().finetune).toEqual({
-      tasks: ['fashion-all'], steps: 200, batchSize: 64, lr: 1e-3, mode: 'probe', noise: 0, maxExamples: null,
+      tasks: ['fashion-all'], steps: 200, batchSize: 64, lr: 1e-3, mode: 'probe', noise: [0], maxExamples: null, labelsPerClass: null,
     });
     const f = pretrain().finetune(['fashion-tops', 'mnist-digits'], { steps: 5, batchSize: 16, lr: 0.1, mode: 'full', noise: 0.5, maxExamples: 100 }).toSpec().finetune;
-    expect(f).toEqual({ tasks: ['fashion-tops', 'mnist-digits'], steps: 5, batchSize: 16, lr: 0.1, mode: 'full', noise: 0.5, maxExamples: 100 });
-    expect(pretrain().finetune('fashion-all', { noise: 'none' }).toSpec().finetune!.noise).toBe(0);
+    expect(f).toEqual({ tasks: ['fashion-tops', 'mnist-digits'], steps: 5, batchSize: 16, lr: 0.1, mode: 'full', noise: [0.5], maxExamples: 100, labelsPerClass: null });
+    expect(pretrain().finetune('fashion-all', { noise: [0.25, 0.5, 1] }).toSpec().finetune!.noise).toEqual([0.25, 0.5, 1]);
+    expect(pretrain().finetune('fashion-tops', { labelsPerClass: [10, 50, 500] }).toSpec().finetune!.labelsPerClass).toEqual([10, 50, 500]);
+    expect(pretrain().finetune('fashion-tops', { labelsPerClass: 20 }).toSpec().finetune!.labelsPerClass).toEqual([20]);
+    expect(pretrain().finetune('fashion-all', { noise: 'none' }).toSpec().finetune!.noise).toEqual([0]);
   });
 
   it('evaluate and certify fill their defaults', () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DslError, Plan, fromJSON, pretrain, registerPlanRunner, type PlanData, type RunResult } from '../../dsl/index.js';
+import { MINIMAX_DEFAULTS } from '../../dsl/defaults.js';
 
 const full = pretrain().splitTasks(4).minimax(1).noise([0.25, 0.5, 1]).finetune(['fashion-all', 'fashion-tops']).evaluate().certify();
 
@@ -12,7 +13,7 @@ describe('compile(): stages', () => {
     expect(plan.data.seed).toBe(0);
     expect(plan.data.backend).toBe('auto');
     expect(plan.stage('load-data')).toMatchObject({ dataset: 'fashionMnist', downstream: ['fashion-all', 'fashion-tops'] });
-    expect(plan.stage('pretrain')).toMatchObject({ steps: 300, batchSize: 64, lr: 1e-3, optimizer: 'adam', weighting: { method: 'softmax', eta: 1, ema: 0 }, checkpointEvery: 30 });
+    expect(plan.stage('pretrain')).toMatchObject({ steps: 300, batchSize: 64, lr: 1e-3, optimizer: 'adam', weighting: { method: 'softmax', eta: 1, ema: MINIMAX_DEFAULTS.ema, losses: MINIMAX_DEFAULTS.losses }, checkpointEvery: 30 });
     expect(plan.stage('evaluate')).toMatchObject({ tasks: ['fashion-all', 'fashion-tops'], batchSize: 512 });
     expect(plan.stage('certify')).toMatchObject({ task: 'fashion-all', n0: 100, n: 1000, batchSize: 1000, noiseOnDevice: true });
     expect(Object.isFrozen(plan.data.stages[2])).toBe(true);
@@ -30,9 +31,11 @@ describe('compile(): stages', () => {
 
   it('minimax(0) and no minimax both weight tasks by their average', () => {
     const weighting = (p: { compile(o?: object): Plan }) => p.compile({ target: 'cpu' }).stage('pretrain')!.weighting;
-    expect(weighting(pretrain().splitTasks(3))).toEqual({ method: 'average', eta: 0, ema: 0 });
-    expect(weighting(pretrain().splitTasks(3).minimax(0))).toEqual({ method: 'average', eta: 0, ema: 0 });
-    expect(weighting(pretrain().splitTasks(3).minimax(3, { method: 'group-dro' }))).toEqual({ method: 'group-dro', eta: 3, ema: 0 });
+    const average = { method: 'average', eta: 0, ema: 0, losses: 'raw' };
+    expect(weighting(pretrain().splitTasks(3))).toEqual(average);
+    expect(weighting(pretrain().splitTasks(3).minimax(0))).toEqual(average);
+    expect(weighting(pretrain().splitTasks(3).minimax(0, { method: 'group-dro', ema: 0.5, losses: 'excess' }))).toEqual(average);
+    expect(weighting(pretrain().splitTasks(3).minimax(3, { method: 'group-dro', ema: 0, losses: 'raw' }))).toEqual({ method: 'group-dro', eta: 3, ema: 0, losses: 'raw' });
   });
 });
 
@@ -153,7 +156,7 @@ describe('plan hash', () => {
     const reversed = Object.fromEntries(Object.entries(spec).reverse());
     expect(fromJSON(reversed).compile({ target: 'cpu' }).hash).toBe(a.hash);
     // pinned: a change here means every saved run directory is renamed
-    expect(a.hash).toBe('b05ce09110e8b629');
+    expect(a.hash).toBe('8885201491a5074a');
   });
 
   it('changes with any change to the spec, target, backend or budget', () => {

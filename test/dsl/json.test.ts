@@ -53,7 +53,7 @@ describe('fromJSON validates like the builder', () => {
     ['wrong version', { ...base(), version: 2 }, 'fromJSON(json): version must be 1 (this robustlab reads Spec version 1), got 2'],
     ['missing version', (() => { const s = base(); delete s.version; return s; })(), 'version must be 1 (this robustlab reads Spec version 1), got undefined'],
     ['section not an object', { ...base(), splitTasks: 3 }, 'fromJSON(json): splitTasks must be an object or null, got 3'],
-    ['unknown key in a section', withSection('pretrain', { steppes: 3 }), "pretrain(options): option names must be among dataset, model, steps, batchSize, lr, seed, maskRatio, width, depth, got 'steppes' (hint: did you mean 'steps'?)"],
+    ['unknown key in a section', withSection('pretrain', { steppes: 3 }), "pretrain(options): option names must be among dataset, model, steps, batchSize, lr, seed, maskRatio, width, depth, lrSchedule, vocabSize, groupShares, posGroups, got 'steppes' (hint: did you mean 'steps'?)"],
     ['bad k', withSection('splitTasks', { k: 1.5 }), 'splitTasks(k): k must be an integer >= 2, got 1.5'],
     ['unsorted certify sigmas', withSection('certify', { sigmas: [1, 0.5] }), 'certify({ sigmas }): sigmas must be strictly increasing, got [1, 0.5]'],
     ['n0 >= n', withSection('certify', { n0: 2000 }), 'certify({ n0, n }): n0 must be smaller than n = 1000, got 2000'],

@@ -29,7 +29,7 @@ describe('memory over 1,000 training steps', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rl-memory-'));
     const samples: { step: number; tensors: number; rss: number }[] = [];
     await pretrain({
-      params: model.params, upstream, weighting: { method: 'softmax', eta: 5, ema: 0 }, steps: 1000, lr: 1e-3, seed: 1,
+      params: model.params, upstream, weighting: { method: 'softmax', eta: 5, ema: 0, losses: 'raw' }, steps: 1000, lr: 1e-3, seed: 1,
       checkpointPath: join(dir, 'ck.bin'), checkpointEvery: 250, metricsPath: join(dir, 'metrics.csv'), logEvery: 50,
       onProgress: (p) => samples.push({ step: p.step, tensors: tf.memory().numTensors, rss: process.memoryUsage().rss }),
     });

@@ -20,6 +20,7 @@ function toyUpstream(params: Parameters): Upstream {
     k: 2,
     taskNames: ['a', 'b'],
     taskSizes: [1, 1],
+    references: [0, 0],
     draw: () => ({
       taskLosses: () => tf.stack([tf.square(tf.sub(theta, 1)), tf.mul(tf.square(tf.add(theta, 1)), 4)]).reshape([2]) as tf.Tensor1D,
       dispose: () => undefined,
@@ -53,9 +54,9 @@ describe('pre-training loop', () => {
   beforeAll(async () => void (await initBackend('cpu')));
 
   it('minimax lowers the worst task loss below what average training reaches', async () => {
-    const avg = await train({ method: 'average', eta: 0, ema: 0 });
-    const mm = await train({ method: 'softmax', eta: 20, ema: 0 });
-    const dro = await train({ method: 'group-dro', eta: 0.01, ema: 0 });
+    const avg = await train({ method: 'average', eta: 0, ema: 0, losses: 'raw' });
+    const mm = await train({ method: 'softmax', eta: 20, ema: 0, losses: 'raw' });
+    const dro = await train({ method: 'group-dro', eta: 0.01, ema: 0, losses: 'raw' });
     const worst = (t: number) => Math.max((t - 1) ** 2, 4 * (t + 1) ** 2);
     expect(avg.theta).toBeCloseTo(-0.6, 2);
     expect(worst(avg.theta)).toBeGreaterThan(2.5);
@@ -68,14 +69,14 @@ describe('pre-training loop', () => {
   });
 
   it('a run stopped after a checkpoint and resumed ends exactly like an uninterrupted run', async () => {
-    const full = await train({ method: 'softmax', eta: 5, ema: 0.5 }, 300);
+    const full = await train({ method: 'softmax', eta: 5, ema: 0.5, losses: 'raw' }, 300);
     const params: Parameters = new Map();
     addParam(params, 'theta', tf.scalar(2));
     const dir = mkdtempSync(join(tmpdir(), 'rl-resume-'));
     const opts = {
       params,
       upstream: toyUpstream(params),
-      weighting: { method: 'softmax', eta: 5, ema: 0.5 } as const,
+      weighting: { method: 'softmax', eta: 5, ema: 0.5, losses: 'raw' } as const,
       steps: 300,
       lr: 0.05,
       seed: 1,
@@ -99,7 +100,7 @@ describe('pre-training loop', () => {
     await pretrain({
       params,
       upstream: toyUpstream(params),
-      weighting: { method: 'group-dro', eta: 0.1, ema: 0 },
+      weighting: { method: 'group-dro', eta: 0.1, ema: 0, losses: 'raw' },
       steps: 50,
       lr: 0.05,
       seed: 1,
