@@ -21,6 +21,7 @@ import { maxCertifiableRadius } from '../engine/certify/smoothing.js';
 import { runPaths } from '../engine/store/run-store.js';
 import type { Comparison, ExperimentResult, FigureSpec, Gate, Scale, Verdict } from './experiment-result.js';
 import { markdownTable, pct, runAll, selectByName, type ExperimentOptions } from './common.js';
+import { differencePlot } from './difference-plot.js';
 import { binomialInterval, mcnemarExact, points as pts } from './paired-statistics.js';
 
 export const CERTIFIED_SIGMAS = [0.25, 0.5, 1] as const;
@@ -356,29 +357,10 @@ function curveFigure(rows: readonly { model: string; sigma: number; radius: numb
 }
 
 function gapFigure(v: Verdict): FigureSpec {
-  const rows = v.comparisons.filter((c) => c.metric.endsWith(`r = ${VERDICT_RADIUS}`)).reverse();
-  return {
-    name: 'paired-differences',
-    data: [
-      {
-        type: 'scatter',
-        mode: 'markers',
-        x: rows.map((c) => 100 * c.meanDiff),
-        y: rows.map((c) => `${c.method.replace(' (one model)', '')} − ${c.baseline}`),
-        error_x: { type: 'data', symmetric: false, array: rows.map((c) => 100 * (c.ci95[1] - c.meanDiff)), arrayminus: rows.map((c) => 100 * (c.meanDiff - c.ci95[0])), visible: true },
-        marker: { size: 9, color: rows.map((c) => (standing(c) === 'on par or better' ? '#2ca02c' : standing(c) === 'worse' ? '#d62728' : '#7f7f7f')) },
-        showlegend: false,
-      },
-    ],
-    layout: {
-      title: { text: `One model minus a per-sigma model at r = ${VERDICT_RADIUS} (same test points; exact 95% intervals; dashed: -2 points)` },
-      xaxis: { title: { text: 'difference in certified accuracy (percentage points)' } },
-      yaxis: { automargin: true },
-      margin: { l: 480 },
-      shapes: [
-        { type: 'line', x0: 0, x1: 0, y0: 0, y1: 1, yref: 'paper', line: { color: '#000', width: 1 } },
-        { type: 'line', x0: -100 * ON_PAR_MARGIN, x1: -100 * ON_PAR_MARGIN, y0: 0, y1: 1, yref: 'paper', line: { color: '#d62728', width: 1, dash: 'dash' } },
-      ],
-    },
-  };
+  return differencePlot(
+    `One model minus a per-sigma model at r = ${VERDICT_RADIUS} (same test points; exact 95% intervals; dashed: -2 points)`,
+    v.comparisons.filter((c) => c.metric.endsWith(`r = ${VERDICT_RADIUS}`)),
+    (c) => `${c.method.replace(' (one model)', '')} − ${c.baseline}`,
+    { xTitle: 'difference in certified accuracy (percentage points)', line: -ON_PAR_MARGIN, leftMargin: 480, outcome: (c) => ({ 'on par or better': 'for', worse: 'against', inconclusive: 'undecided' } as const)[standing(c)] },
+  );
 }

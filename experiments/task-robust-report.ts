@@ -10,7 +10,8 @@ import type { FigureSpec, Scale, Verdict } from './experiment-result.js';
 import { markdownTable, metricRows, pct } from './common.js';
 import { averageScore, mean, taskScore, weightSummary, worstScore, type ArmRun } from './task-robust-analysis.js';
 import type { ArmPlan, Setting } from './task-robust-setting.js';
-import { points } from './paired-statistics.js';
+import { differencePlot } from './difference-plot.js';
+import { points, verdictOf } from './paired-statistics.js';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 
@@ -213,29 +214,14 @@ function accuracyFigure(s: Setting, arms: readonly string[], runsOf: (a: string)
 }
 
 function differenceFigure(s: Setting, v: Verdict): FigureSpec {
-  const rows = [...v.comparisons].reverse();
-  const label = (c: Verdict['comparisons'][number]) => `${c.method} − ${c.baseline} (${c.metric})`;
-  return {
-    name: 'paired-differences',
-    data: [
-      {
-        type: 'scatter',
-        mode: 'markers',
-        x: rows.map((c) => 100 * c.meanDiff),
-        y: rows.map(label),
-        error_x: { type: 'data', symmetric: false, array: rows.map((c) => 100 * (c.ci95[1] - c.meanDiff)), arrayminus: rows.map((c) => 100 * (c.meanDiff - c.ci95[0])), visible: true },
-        marker: { size: 9, color: rows.map((c) => (c.ci95[0] > 0 ? '#2ca02c' : c.ci95[1] < 0 ? '#d62728' : '#7f7f7f')) },
-        showlegend: false,
-      },
-    ],
-    layout: {
-      title: { text: `Paired differences over ${v.seeds.length} seeds (${s.name}; mean and 95% CI, points of accuracy)` },
-      xaxis: { title: { text: 'difference (percentage points)' }, zeroline: true, zerolinewidth: 2 },
-      yaxis: { automargin: true },
-      margin: { l: 320 },
-      shapes: [{ type: 'line', x0: 0, x1: 0, y0: 0, y1: 1, yref: 'paper', line: { color: '#000', width: 1 } }],
+  return differencePlot(`Paired differences over ${v.seeds.length} seeds (${s.name}; mean and 95% CI, points of accuracy)`, v.comparisons, (c) => `${c.method} − ${c.baseline} (${c.metric})`, {
+    xTitle: 'difference (percentage points)',
+    leftMargin: 320,
+    outcome: (c) => {
+      const v = verdictOf(c);
+      return v === 'holds' ? 'for' : v === 'reversed' ? 'against' : 'undecided';
     },
-  };
+  });
 }
 
 function smooth(xs: readonly number[], w: number): number[] {
