@@ -1,0 +1,94 @@
+/**
+ * Sequential CERTIFY: Cohen et al.'s CERTIFY with the n estimation draws taken in looks, stopping as soon as more
+ * draws cannot change which of the reported radii the point is certified at.
+ *
+ * Guarantee (the union bound over looks, as in group-sequential testing; Jennison & Turnbull, "Group Sequential
+ * Methods with Applications to Clinical Trials", 2000, ch. 7, Bonferroni boundaries): look j spends alpha_j of
+ * the error budget with sum_j alpha_j <= alpha, and reports the one-sided (1 - alpha_j) Clopper-Pearson lower bound
+ * of pA. With probability at least 1 - alpha every look's lower bound is below pA at once, so the bound reported at
+ * whatever look the procedure stops at is valid: with probability at least 1 - alpha the certified radius
+ * sigma * PhiInverse(lower bound) is at most the true radius sigma * PhiInverse(pA), as for fixed-n CERTIFY. The
+ * stopping rule may look at anything (here upper bounds too) without touching this guarantee.
+ *
+ * Looks: after m_1 = first draws, then doubling (m_j = m_1 2^(j-1)) up to n. The last look spends
+ * FINAL_SHARE of alpha and the earlier ones halve the rest backwards (alpha_(J-1) = (1 - FINAL_SHARE) alpha / 2,
+ * ...), so the final bound is nearly fixed-n's and early looks stop only clear cases.
+ *
+ * Stop at look j, reporting the look's lower bound, when
+ * - the certified radius already reaches the largest reported radius; or
+ * - even if every remaining draw were cA, the final look's radius would stay below the next reported radius
+ *   (nothing can change; abstain included: the final lower bound would stay below 1/2); or
+ * - the look's upper bound of pA (same alpha_j) puts the true radius below the next reported radius: the
+ *   fixed-n answer would not reach it either, except with probability alpha_j.
+ */
+import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+import { EngineError } from '../errors.js';
+import { lowerConfidenceBound } from './smoothing.js';
+
+/** Share of alpha the last look spends. */
+export const FINAL_SHARE = 0.9;
+
+export interface Look {
+  /** Estimation draws taken by the end of this look. */
+  readonly draws: number;
+  /** Error probability this look's bounds spend. */
+  readonly alpha: number;
+}
+
+/** The looks for n draws starting at `first` (a multiple of `step`, so looks end on whole noise batches). */
+export function lookSchedule(n: number, first: number, alpha: number, step = 1): Look[] {
+  if (!(Number.isInteger(n) && n > 0 && Number.isInteger(first) && first > 0)) throw new EngineError(`lookSchedule needs integers n, first > 0; got ${n}, ${first}`);
+  const draws: number[] = [];
+  for (let m = Math.max(step, Math.ceil(first / step) * step); m < n; m *= 2) draws.push(m);
+  draws.push(n);
+  const J = draws.length;
+  return draws.map((d, j) => ({ draws: d, alpha: j === J - 1 ? FINAL_SHARE * alpha : ((1 - FINAL_SHARE) * alpha) / 2 ** (J - 1 - j) }));
+}
+
+/** One-sided (1 - alpha) Clopper-Pearson upper bound of p from nA successes in n trials (1 when nA = n). */
+export function upperConfidenceBound(nA: number, n: number, alpha: number): number {
+  return nA === n ? 1 : betaQuantile(1 - alpha, nA + 1, n - nA);
+}
+
+export interface SequentialDecision {
+  /** Radius certified (sigma * PhiInverse(lower bound)), or null when abstaining (lower bound < 1/2). */
+  readonly radius: number | null;
+  readonly pALower: number;
+  /** cA's count and the draws taken when the procedure stopped. */
+  readonly nA: number;
+  readonly draws: number;
+  readonly reason: 'reached the largest radius' | 'nothing left to change' | 'upper bound below the next radius' | 'all draws taken';
+}
+
+/**
+ * The decision after each look; `successes(from, to)` returns how many of draws [from, to) predicted cA.
+ * `radii` are the radii certified accuracy is reported at (increasing, >= 0).
+ */
+export function sequentialCertify(
+  successes: (from: number, to: number) => number,
+  o: { readonly sigma: number; readonly n: number; readonly alpha: number; readonly radii: readonly number[]; readonly first: number; readonly step?: number },
+): SequentialDecision {
+  const looks = lookSchedule(o.n, o.first, o.alpha, o.step ?? 1);
+  const final = looks[looks.length - 1]!.alpha;
+  const radiusOf = (p: number) => (p < 0.5 ? null : o.sigma * normalQuantile(p, 0, 1));
+  const largest = o.radii[o.radii.length - 1]!;
+  let nA = 0;
+  let taken = 0;
+  for (const [j, look] of looks.entries()) {
+    nA += successes(taken, look.draws);
+    taken = look.draws;
+    const lower = lowerConfidenceBound(nA, taken, look.alpha);
+    const radius = radiusOf(lower);
+    const done = (reason: SequentialDecision['reason']): SequentialDecision => ({ radius, pALower: lower, nA, draws: taken, reason });
+    if (j === looks.length - 1) return done('all draws taken');
+    if (radius !== null && radius >= largest) return done('reached the largest radius');
+    // The first reported radius the point is not yet certified at (abstaining: the smallest one, usually 0).
+    const next = o.radii.find((r) => radius === null || r > radius)!;
+    const best = radiusOf(lowerConfidenceBound(nA + (o.n - taken), o.n, final));
+    if (best === null || best < next) return done('nothing left to change');
+    const upper = radiusOf(upperConfidenceBound(nA, taken, look.alpha));
+    if (upper === null || upper < next) return done('upper bound below the next radius');
+  }
+  throw new EngineError('sequentialCertify: no look');
+}
