@@ -7,6 +7,7 @@
  * closeFigureRenderer() when done, or the open browser keeps the process alive.
  * Where chromium is missing, figureHtml() gives a self-contained interactive HTML page instead.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -16,7 +17,7 @@ import type { FigureSpec } from '../experiments/experiment-result.js';
 const require = createRequire(import.meta.url);
 
 /** Chromium flags that make it start headless in containers and CI, offline (measured in ENVIRONMENT.md). */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS: readonly string[] = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -54,7 +55,7 @@ let session: Promise<{ browser: Browser; page: Page }> | null = null;
 
 async function openSession(executablePath: string): Promise<{ browser: Browser; page: Page }> {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+  const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS], headless: true });
   try {
     const page = await browser.newPage();
     await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body><div id="plot"></div></body></html>');
@@ -108,7 +109,24 @@ export async function renderFigure(spec: FigureSpec, options: { format: FigureFo
   const header = dataUrl.slice(0, comma);
   const body = dataUrl.slice(comma + 1);
   if (format === 'png') return Buffer.from(body, 'base64');
-  return header.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
+  return stableSvgIds(header.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body), spec.name);
+}
+
+/** Six hex digits that name a figure in ids: the same for the same figure name, different across names. */
+export function figureUid(name: string): string {
+  return createHash('sha256').update(name).digest('hex').slice(0, 6);
+}
+
+/**
+ * Plotly names the SVG's clip paths and defs after a random per-render uid (`clip072d05xy`,
+ * `defs-072d05`), so the same figure rendered twice differs. This replaces that uid with one derived
+ * from the figure's name: identical renders give identical files, and two figures inlined in one page
+ * keep distinct ids.
+ */
+export function stableSvgIds(svg: string, name: string): string {
+  const uid = /<defs id="defs-([0-9a-z]+)"/.exec(svg)?.[1];
+  if (uid === undefined) return svg;
+  return svg.replace(new RegExp(`(clip|defs-|topdefs-|legend)${uid}`, 'g'), `$1${figureUid(name)}`);
 }
 
 /** Whether the shared browser is open (or opening). */
@@ -130,9 +148,10 @@ export async function closeFigureRenderer(): Promise<void> {
 
 /**
  * The figure as an HTML fragment that draws it interactively, offline: plotly inlined (~4.6 MB),
- * a div with the given id, and the Plotly.newPlot call.
+ * a div with the given id (by default one derived from the figure's name, so output is reproducible),
+ * and the Plotly.newPlot call.
  */
-export async function figureEmbedHtml(spec: FigureSpec, divId: string): Promise<string> {
+export async function figureEmbedHtml(spec: FigureSpec, divId = `robustlab-${spec.name}-${figureUid(spec.name)}`): Promise<string> {
   const plotly = await readFile(plotlyScriptPath(), 'utf8');
   // '</' inside JSON would close the script element early.
   const json = (v: unknown) => JSON.stringify(v).replaceAll('</', '<\\/');
