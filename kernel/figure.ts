@@ -60,6 +60,8 @@ async function openSession(executablePath: string): Promise<{ browser: Browser; 
     const page = await browser.newPage();
     await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body><div id="plot"></div></body></html>');
     await page.addScriptTag({ path: plotlyScriptPath() });
+    // Text is measured for the layout: let the fonts settle before the first figure.
+    await page.evaluate(() => document.fonts.ready.then(() => undefined));
     return { browser, page };
   } catch (e) {
     await browser.close();
@@ -103,13 +105,21 @@ export async function renderFigure(spec: FigureSpec, options: { format: FigureFo
       const plotly = (globalThis as unknown as { Plotly: { toImage(fig: unknown, opts: unknown): Promise<string> } }).Plotly;
       return plotly.toImage({ data, layout }, { format, width, height });
     },
-    { data: spec.data as unknown[], layout: spec.layout, width, height, format },
+    { data: withTraceUids(spec), layout: spec.layout, width, height, format },
   );
   const comma = dataUrl.indexOf(',');
   const header = dataUrl.slice(0, comma);
   const body = dataUrl.slice(comma + 1);
   if (format === 'png') return Buffer.from(body, 'base64');
   return stableSvgIds(header.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body), spec.name);
+}
+
+/**
+ * The traces with a `uid` each (kept where the spec gives one): plotly otherwise draws a random uid
+ * per trace into the SVG's class names, and the same figure would give different files.
+ */
+function withTraceUids(spec: FigureSpec): unknown[] {
+  return spec.data.map((trace, i) => ('uid' in trace ? trace : { ...trace, uid: figureUid(`${spec.name}#${i}`) }));
 }
 
 /** Six hex digits that name a figure in ids: the same for the same figure name, different across names. */
@@ -121,7 +131,7 @@ export function figureUid(name: string): string {
  * Plotly names the SVG's clip paths and defs after a random per-render uid (`clip072d05xy`,
  * `defs-072d05`), so the same figure rendered twice differs. This replaces that uid with one derived
  * from the figure's name: identical renders give identical files, and two figures inlined in one page
- * keep distinct ids.
+ * keep distinct ids. (Trace class names get stable uids before rendering, withTraceUids.)
  */
 export function stableSvgIds(svg: string, name: string): string {
   const uid = /<defs id="defs-([0-9a-z]+)"/.exec(svg)?.[1];
