@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../engine/project-root.js';
-import { figureUid } from '../../kernel/figure.js';
+import { closeFigureRenderer, figureUid, renderFigure } from '../../kernel/figure.js';
 import { listResultFolders } from '../../kernel/results.js';
 
 const root = projectRoot();
@@ -69,7 +69,7 @@ describe('npm run notebooks (scripts/notebooks.mjs)', () => {
     expect(tables).toHaveLength(1);
     const folders = listResultFolders();
     expect(tables[0]!.match(/<tr>/g)?.length).toBe(folders.length + 1);
-    for (const f of folders) expect(tables[0]).toContain(`<td>${f.folder}</td>`);
+    for (const f of folders) expect(tables[0]).toContain(`<tr><td style="text-align: left;">${f.folder}</td>`);
     // showFigure: one output with the static SVG (ids named after the figure) and the plotly JSON.
     const figures = display.filter((o) => o.data?.['image/svg+xml'] !== undefined);
     expect(figures).toHaveLength(1);
@@ -78,6 +78,24 @@ describe('npm run notebooks (scripts/notebooks.mjs)', () => {
     expect(join_(figure['image/svg+xml'])).toContain(`id="defs-${figureUid('hello-task-weights')}"`);
     expect((figure['application/vnd.plotly.v1+json'] as unknown as { data: unknown[] }).data).toHaveLength(3);
     expect(join_(figure['text/plain'])).toBe('[figure hello-task-weights] Task weights p = softmax(eta * loss)');
+  });
+
+  it('in the committed notebooks, the interactive copy of every figure draws exactly its static SVG', async () => {
+    let checked = 0;
+    try {
+      for (const f of readdirSync(join(root, 'notebooks')).filter((x) => x.endsWith('.ipynb'))) {
+        for (const o of outputsOf(join(root, 'notebooks', f))) {
+          const plotly = o.data?.['application/vnd.plotly.v1+json'] as unknown as { data: Record<string, unknown>[]; layout: Record<string, unknown> } | undefined;
+          if (plotly === undefined) continue;
+          const name = /^\[figure ([^\]]+)\]/.exec(join_(o.data?.['text/plain']))![1]!;
+          expect(await renderFigure({ name, data: plotly.data, layout: plotly.layout }, { format: 'svg' }), `${f}: ${name}`).toBe(join_(o.data?.['image/svg+xml']));
+          checked++;
+        }
+      }
+    } finally {
+      await closeFigureRenderer();
+    }
+    expect(checked).toBeGreaterThanOrEqual(4);
   });
 
   it('re-executing the committed notebooks at full scale on the committed results reproduces them byte for byte', () => {
