@@ -65,6 +65,11 @@ function folderSection(r: ResultFolder): string {
     `<p class="provenance">${escapeHtml(describeProvenance(r))} · ${r.meta.seconds.toFixed(1)} s · ${link(r, 'summary.md', 'summary')}${r.verdict ? ` · ${link(r, 'verdict.json')}` : ''} · ${link(r, 'result.json')}</p>`,
     r.verdict ? verdictHtml(r.verdict) : `<p class="verdict"><b>Verdict:</b> none recorded (no verdict.json); the ${link(r, 'summary.md', 'summary')} states the conclusion in prose.</p>`,
   ];
+  const attachments = r.meta.attachments ?? [];
+  if (attachments.length > 0) {
+    const links = attachments.map((a) => `<a href="${escapeHtml(`${encodeURIComponent(r.folder)}/${a.split('/').map(encodeURIComponent).join('/')}`)}">${escapeHtml(a)}</a>`);
+    parts.push(`<p class="attachments"><b>Evidence files:</b> ${links.join(', ')}</p>`);
+  }
   if (r.meta.tables.length > 0) parts.push('<h3>Tables</h3>', ...r.meta.tables.map((f) => tableSection(r, f)));
   if (r.meta.figures.length > 0) parts.push('<h3>Figures</h3>', ...r.meta.figures.map((f, i) => figureSection(r, f, i)));
   parts.push('</section>');

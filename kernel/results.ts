@@ -95,6 +95,9 @@ function checkMeta(path: string, m: unknown): ResultMeta {
   for (const f of [...(o.tables as string[]), ...(o.figures as string[]), ...((o.figureSpecs as string[] | undefined) ?? [])]) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(f)) throw new ResultsError(`${shown(path)} names a file outside its folder: '${f}'`);
   }
+  for (const a of (o.attachments as string[] | undefined) ?? []) {
+    if (!a.split('/').every((part) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(part))) throw new ResultsError(`${shown(path)} names a file outside its folder: '${a}'`);
+  }
   return o as unknown as ResultMeta;
 }
 

@@ -118,6 +118,17 @@ describe('writeReport and reading it back', () => {
     expect(readdirSync(out)).toEqual(['certified']);
   });
 
+  it('writes attachments inside the folder and lists them; refuses an attachment path outside it before writing anything', async () => {
+    const out = join(dir, 'attached');
+    await writeReport(result('certified', { attachments: [{ path: 'points/mixture-sigma-0.5.tsv', content: 'idx\tlabel\n0\t3\n' }] }), out);
+    const r = readResultFolder(join(out, 'certified'));
+    expect(r.meta.attachments).toEqual(['points/mixture-sigma-0.5.tsv']);
+    expect(readFileSync(join(r.dir, 'points', 'mixture-sigma-0.5.tsv'), 'utf8')).toBe('idx\tlabel\n0\t3\n');
+    expect(resultsPageHtml(out)).toContain('<a href="certified/points/mixture-sigma-0.5.tsv">points/mixture-sigma-0.5.tsv</a>');
+    await expect(writeReport(result('other', { attachments: [{ path: '../escape.tsv', content: '' }] }), out)).rejects.toThrow("attachment path '../escape.tsv' is not file-safe");
+    expect(readdirSync(out)).toEqual(['certified']);
+  });
+
   it('loads a folder back as an ExperimentResult with the same tables, summary and verdict', async () => {
     const out = join(dir, 'loaded');
     const written = result('task-robust-nlp', { verdict, tables: { comparison: aq.table({ method: ['average', 'minimax'], worst: [0.68, 0.7], never: [Infinity, 12] }) } });
