@@ -10,10 +10,11 @@ import { doctorCommand } from './cli/doctor.js';
 import { kernelCommand } from './cli/kernel.js';
 import { planCommand } from './cli/plan.js';
 import { reproduceCommand } from './cli/reproduce.js';
+import { resultsCommand } from './cli/results.js';
 import { runCommand } from './cli/run.js';
 import { startCommand } from './cli/start.js';
 
-const COMMANDS: readonly Command[] = [startCommand, runCommand, planCommand, reproduceCommand, certifyCommand, dataCommand, kernelCommand, doctorCommand];
+const COMMANDS: readonly Command[] = [startCommand, runCommand, planCommand, reproduceCommand, resultsCommand, certifyCommand, dataCommand, kernelCommand, doctorCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,11 +1,18 @@
 /**
  * `robustlab reproduce <experiment|all> [--scale smoke|full]`: run the paper experiments and analyses
- * and write results/<experiment>/ (CSV tables, summary.md, SVG figures) and results/README.md.
+ * and write their tables, figures and summary.
+ *
+ * Only the paper reproduction itself — `--scale full` with no `--only` or `--seeds` — writes the
+ * committed folders results/<experiment>/, and after each one refreshes results/README.md,
+ * results/index.html and the README's results section. A smoke run writes results/smoke/<experiment>/
+ * and a custom one (full sizes with --only or --seeds) results/custom/<experiment>/; git ignores both,
+ * so CI and quick checks never touch the published numbers. Each folder is replaced as a whole once
+ * its experiment has finished (kernel/atomic-folder.ts): an interrupted run leaves the old one intact.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { projectRoot } from '../engine/project-root.js';
 import { EXPERIMENTS } from '../experiments/reproduce.js';
-import { closeFigureRenderer, progressSink, writeReport, writeResultsIndex } from '../kernel/index.js';
+import { closeFigureRenderer, collectProvenance, progressSink, writeReport, writeResultsIndex, writeResultsPage, writeResultsViews } from '../kernel/index.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 
 /** Names that stand for several experiments. */
@@ -15,15 +22,34 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   'task-robust': ['task-robust-cv', 'task-robust-nlp'],
 };
 
-const usage = `robustlab reproduce <${[...Object.keys(EXPERIMENTS), ...Object.keys(GROUPS)].join('|')}> [--scale smoke|full] [--out DIR] [--runs DIR] [--seeds 0,1,2]
-  --scale  smoke: minutes, for CI; full: the notebooks' scale (default full)
-  --out    results folder (default <project>/results)
+const usage = `robustlab reproduce <${[...Object.keys(EXPERIMENTS), ...Object.keys(GROUPS)].join('|')}> [--scale smoke|full] [--out DIR] [--runs DIR] [--seeds 0,1,2] [--only a,b]
+  --scale  smoke: minutes, for CI (writes results/smoke/); full: the paper's scale (default; writes results/)
+  --out    results folder (default: results/ for a full run, results/smoke/ or results/custom/ otherwise)
   --runs   run directories (default <project>/runs; finished runs are reused, interrupted ones resume)
-  --only   run only these methods / model variants (names as in the tables), comma-separated`;
+  --seeds  override the scale's seeds (a custom run: writes results/custom/)
+  --only   run only these methods / model variants (names as in the tables), comma-separated (a custom run)`;
+
+/**
+ * Where a run's folders go, and what kind of run it is: only `full` without --only/--seeds is the
+ * paper reproduction and writes <root>/results; smoke and custom runs get their own ignored folders.
+ */
+export function resultsDestination(o: { scale: 'smoke' | 'full'; seeds?: readonly number[]; only?: readonly string[]; out?: string; root: string }): {
+  kind: 'full' | 'smoke' | 'custom';
+  out: string;
+  published: boolean;
+} {
+  const kind = o.scale === 'smoke' ? 'smoke' : o.seeds || o.only ? 'custom' : 'full';
+  const published = resolve(o.root, 'results');
+  const out = resolve(o.out ?? (kind === 'full' ? published : join(published, kind)));
+  if (kind !== 'full' && out === published) {
+    throw new UsageError(`results/ holds only full-scale runs without --only/--seeds; this ${kind} run writes to results/${kind}/ (leave out --out)`);
+  }
+  return { kind, out, published: out === published };
+}
 
 export const reproduceCommand: Command = {
   name: 'reproduce',
-  summary: 'run the paper experiments and analyses; write tables, figures and a summary under results/',
+  summary: 'run the paper experiments and analyses; full scale writes results/, smoke results/smoke/',
   usage,
   async run(argv) {
     const { flags, positionals } = parseFlags(argv, { scale: 'string', out: 'string', runs: 'string', seeds: 'string', only: 'string' });
@@ -35,26 +61,35 @@ export const reproduceCommand: Command = {
     for (const n of names) if (!EXPERIMENTS[n]) throw new UsageError(`unknown experiment '${n}'; choose one of ${[...Object.keys(EXPERIMENTS), ...Object.keys(GROUPS)].join(', ')}`);
     const seeds = flags.seeds === undefined ? undefined : String(flags.seeds).split(',').map((s) => {
       const v = Number(s);
-      if (!Number.isInteger(v) || v < 0) throw new UsageError(`--seeds takes non-negative integers separated by commas, got '${flags.seeds}'`);
+      if (s.trim() === '' || !Number.isInteger(v) || v < 0) throw new UsageError(`--seeds takes non-negative integers separated by commas, got '${flags.seeds}'`);
       return v;
     });
-    const out = (flags.out as string | undefined) ?? join(projectRoot(), 'results');
+    const only = flags.only === undefined ? undefined : String(flags.only).split(',').map((x) => x.trim());
+
+    const root = projectRoot();
+    const { kind, out, published } = resultsDestination({ scale, root, ...(seeds ? { seeds } : {}), ...(only ? { only } : {}), ...(flags.out !== undefined ? { out: flags.out as string } : {}) });
+    const options = { ...(seeds ? { seeds } : {}), ...(only ? { only } : {}) };
     try {
       for (const n of names) {
         const e = EXPERIMENTS[n]!;
-        process.stderr.write(`== ${n}: ${e.title} (scale ${scale})\n`);
+        process.stderr.write(`== ${n}: ${e.title} (scale ${scale}${kind === 'custom' ? ', custom' : ''})\n`);
         const result = await e.run({
           scale,
           ...(flags.runs !== undefined ? { runsDir: flags.runs as string } : {}),
-          ...(seeds ? { seeds } : {}),
-          ...(flags.only !== undefined ? { only: String(flags.only).split(',').map((x) => x.trim()) } : {}),
+          ...options,
           onProgress: progressSink(),
           onRun: (label, i, total) => process.stderr.write(`-- run ${i + 1}/${total}: ${label}\n`),
         });
-        const files = await writeReport(result, out);
+        const provenance = collectProvenance({ root, backend: result.backend, scale: kind, options });
+        const files = await writeReport(result, out, { provenance });
+        // The views follow every finished experiment, so they never describe a folder that is not there.
+        if (published) writeResultsViews(out, join(root, 'README.md'));
+        else {
+          writeResultsIndex(out);
+          writeResultsPage(out);
+        }
         process.stdout.write(`\n${result.summary}\n\n${n}: ${result.seconds.toFixed(0)} s on ${result.backend}; written to ${files.dir}\n`);
       }
-      writeResultsIndex(out);
     } finally {
       await closeFigureRenderer();
     }

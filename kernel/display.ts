@@ -5,9 +5,18 @@
  */
 import type { ColumnTable } from 'arquero';
 import type { PlanData, Stage } from '../dsl/plan-types.js';
-import type { FigureSpec } from '../experiments/experiment-result.js';
+import type { FigureSpec, Verdict } from '../experiments/experiment-result.js';
 import { chromiumPath, escapeHtml, figureEmbedHtml, renderFigure } from './figure.js';
-import { notebookApi } from './notebook-context.js';
+import { displayBundle, notebookApi } from './notebook-context.js';
+import { verdictHtml, verdictMarkdown } from './verdict-view.js';
+
+/** A figure read back from a results folder: its spec (data empty where none was recorded) and its SVG. */
+export interface LoadedFigure extends FigureSpec {
+  readonly svg?: string;
+}
+
+/** MIME type of a plotly figure as JSON; JupyterLab (with plotly's extension), VS Code and nteract draw it interactively. */
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
 /** What showPlan needs of a Plan (the dsl/ Plan class satisfies it). */
 export interface Explainable {
@@ -88,19 +97,29 @@ export function figureTitle(spec: FigureSpec): string {
 }
 
 /**
- * In a notebook: a static SVG when a headless chromium is present (small, saved with the
- * notebook), else interactive plotly HTML (~5 MB per figure). Elsewhere: one line naming it.
+ * In a notebook: one output holding the figure twice, as a static SVG (drawn by headless chromium,
+ * or the SVG a results folder already has) and as plotly JSON (`application/vnd.plotly.v1+json`).
+ * Frontends with a plotly renderer (JupyterLab with plotly's extension, VS Code, nteract) show it
+ * interactive; every other viewer (GitHub, nbviewer, plain JupyterLab) shows the SVG. Nothing is
+ * fetched and no script runs, so the saved output works in an untrusted notebook, offline, and is
+ * byte-for-byte reproducible. Without chromium and without an SVG: interactive HTML with plotly
+ * inlined (~5 MB). Elsewhere: one line naming it.
  */
-export async function showFigure(spec: FigureSpec): Promise<void> {
-  const nb = notebookApi();
-  if (!nb) {
+export async function showFigure(spec: FigureSpec | LoadedFigure): Promise<void> {
+  if (!notebookApi()) {
     console.log(`[figure ${spec.name}] ${figureTitle(spec)} (${spec.data.length} traces; writeReport saves it as SVG)`);
     return;
   }
-  if (chromiumPath() !== null) {
-    nb.display.svg(await renderFigure(spec, { format: 'svg' }));
-    return;
-  }
-  // A unique id so several figures in one notebook do not draw into the same div.
-  nb.display.html(await figureEmbedHtml(spec, `robustlab-${spec.name}-${Math.random().toString(36).slice(2, 8)}`));
+  const interactive = spec.data.length > 0 ? { [PLOTLY_MIME]: { data: spec.data, layout: spec.layout } } : {};
+  const text = { 'text/plain': `[figure ${spec.name}] ${figureTitle(spec)}` };
+  const svg = 'svg' in spec && typeof spec.svg === 'string' ? spec.svg : chromiumPath() !== null ? await renderFigure(spec, { format: 'svg' }) : null;
+  if (svg !== null) displayBundle({ 'image/svg+xml': svg, ...interactive, ...text });
+  else displayBundle({ 'text/html': await figureEmbedHtml(spec), ...interactive, ...text });
+}
+
+/** A claim's verdict: HTML tables of its gates and paired comparisons in a notebook, markdown elsewhere. */
+export function showVerdict(verdict: Verdict): void {
+  const nb = notebookApi();
+  if (nb) nb.display.html(verdictHtml(verdict));
+  else console.log(`**Claim:** ${verdict.claim}\n${verdictMarkdown(verdict)}`);
 }

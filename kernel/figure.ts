@@ -7,6 +7,7 @@
  * closeFigureRenderer() when done, or the open browser keeps the process alive.
  * Where chromium is missing, figureHtml() gives a self-contained interactive HTML page instead.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -16,7 +17,7 @@ import type { FigureSpec } from '../experiments/experiment-result.js';
 const require = createRequire(import.meta.url);
 
 /** Chromium flags that make it start headless in containers and CI, offline (measured in ENVIRONMENT.md). */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS: readonly string[] = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -54,11 +55,13 @@ let session: Promise<{ browser: Browser; page: Page }> | null = null;
 
 async function openSession(executablePath: string): Promise<{ browser: Browser; page: Page }> {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+  const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS], headless: true });
   try {
     const page = await browser.newPage();
     await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body><div id="plot"></div></body></html>');
     await page.addScriptTag({ path: plotlyScriptPath() });
+    // Text is measured for the layout: let the fonts settle before the first figure.
+    await page.evaluate(() => document.fonts.ready.then(() => undefined));
     return { browser, page };
   } catch (e) {
     await browser.close();
@@ -102,13 +105,38 @@ export async function renderFigure(spec: FigureSpec, options: { format: FigureFo
       const plotly = (globalThis as unknown as { Plotly: { toImage(fig: unknown, opts: unknown): Promise<string> } }).Plotly;
       return plotly.toImage({ data, layout }, { format, width, height });
     },
-    { data: spec.data as unknown[], layout: spec.layout, width, height, format },
+    { data: withTraceUids(spec), layout: spec.layout, width, height, format },
   );
   const comma = dataUrl.indexOf(',');
   const header = dataUrl.slice(0, comma);
   const body = dataUrl.slice(comma + 1);
   if (format === 'png') return Buffer.from(body, 'base64');
-  return header.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
+  return stableSvgIds(header.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body), spec.name);
+}
+
+/**
+ * The traces with a `uid` each (kept where the spec gives one): plotly otherwise draws a random uid
+ * per trace into the SVG's class names, and the same figure would give different files.
+ */
+function withTraceUids(spec: FigureSpec): unknown[] {
+  return spec.data.map((trace, i) => ('uid' in trace ? trace : { ...trace, uid: figureUid(`${spec.name}#${i}`) }));
+}
+
+/** Six hex digits that name a figure in ids: the same for the same figure name, different across names. */
+export function figureUid(name: string): string {
+  return createHash('sha256').update(name).digest('hex').slice(0, 6);
+}
+
+/**
+ * Plotly names the SVG's clip paths and defs after a random per-render uid (`clip072d05xy`,
+ * `defs-072d05`), so the same figure rendered twice differs. This replaces that uid with one derived
+ * from the figure's name: identical renders give identical files, and two figures inlined in one page
+ * keep distinct ids. (Trace class names get stable uids before rendering, withTraceUids.)
+ */
+export function stableSvgIds(svg: string, name: string): string {
+  const uid = /<defs id="defs-([0-9a-z]+)"/.exec(svg)?.[1];
+  if (uid === undefined) return svg;
+  return svg.replace(new RegExp(`(clip|defs-|topdefs-|legend)${uid}`, 'g'), `$1${figureUid(name)}`);
 }
 
 /** Whether the shared browser is open (or opening). */
@@ -130,9 +158,10 @@ export async function closeFigureRenderer(): Promise<void> {
 
 /**
  * The figure as an HTML fragment that draws it interactively, offline: plotly inlined (~4.6 MB),
- * a div with the given id, and the Plotly.newPlot call.
+ * a div with the given id (by default one derived from the figure's name, so output is reproducible),
+ * and the Plotly.newPlot call.
  */
-export async function figureEmbedHtml(spec: FigureSpec, divId: string): Promise<string> {
+export async function figureEmbedHtml(spec: FigureSpec, divId = `robustlab-${spec.name}-${figureUid(spec.name)}`): Promise<string> {
   const plotly = await readFile(plotlyScriptPath(), 'utf8');
   // '</' inside JSON would close the script element early.
   const json = (v: unknown) => JSON.stringify(v).replaceAll('</', '<\\/');

@@ -33,13 +33,33 @@ function tslabModules(): { jupyter: string; pub: string } | null {
   }
 }
 
+type WriteDisplayData = (message: { data: Record<string, unknown>; metadata: Record<string, unknown> }, update: boolean) => void;
+
+function kernelJupyter(): { lastWriteDisplayData?: WriteDisplayData | null } | null {
+  const paths = tslabModules();
+  if (paths === null) return null;
+  const jupyter = require.cache[paths.jupyter]?.exports as { lastWriteDisplayData?: WriteDisplayData | null } | undefined;
+  return jupyter === undefined || jupyter.lastWriteDisplayData == null ? null : jupyter;
+}
+
 /** tslab's public module when this process is a tslab kernel executing cells; null elsewhere. */
 export function notebookApi(): TslabPublic | null {
   const paths = tslabModules();
-  if (paths === null) return null;
-  const jupyter = require.cache[paths.jupyter]?.exports as { lastWriteDisplayData?: unknown } | undefined;
-  if (jupyter === undefined || jupyter.lastWriteDisplayData == null) return null;
+  if (paths === null || kernelJupyter() === null) return null;
   return require(paths.pub) as TslabPublic;
+}
+
+/**
+ * One display_data output carrying several MIME types of the same thing (e.g. a static SVG and the
+ * plotly figure as JSON): each frontend shows the richest one it can render, and all are saved in
+ * the notebook. tslab's Display sends one MIME type per output, so this writes the kernel's message
+ * itself. Returns false outside a kernel.
+ */
+export function displayBundle(data: Record<string, unknown>): boolean {
+  const jupyter = kernelJupyter();
+  if (jupyter === null) return false;
+  jupyter.lastWriteDisplayData!({ data, metadata: {} }, false);
+  return true;
 }
 
 export function inNotebook(): boolean {

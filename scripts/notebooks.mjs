@@ -1,17 +1,27 @@
 #!/usr/bin/env node
 /**
  * `npm run notebooks`: execute every notebooks/*.ipynb headless with the project's kernel
- * (nbconvert + tslab), saving the executed copies under notebooks/executed/ (DIR/executed/ with --dir).
+ * (nbconvert + tslab).
  *
  *   node scripts/notebooks.mjs [--scale smoke|full] [--dir DIR] [name ...]
  *
- * Notebooks read ROBUSTLAB_SCALE (smoke by default). Prints seconds per notebook; stops at the
- * first failure with the failing cell and its error, exit status 1. Needs `npm run build` first
- * (the kernel installer is imported from dist/) and a Jupyter with nbconvert:
- * .venv/ (bash scripts/setup-jupyter.sh), else a python3 that imports nbconvert, else Debian's.
+ * - `--scale full` writes each executed notebook back over notebooks/<name>.ipynb (DIR/ with --dir):
+ *   these are the committed notebooks, with their outputs, shown on the code host. At full scale the
+ *   notebooks read the committed results/ (kernel/results.ts loadOrRun) rather than recompute them.
+ * - `--scale smoke` (the default, what CI runs) writes to notebooks/executed/ (DIR/executed/), which
+ *   git ignores, so CI never changes a committed file.
+ * Either way the saved notebook is normalised (kernel/notebook-file.ts: no execution times, merged
+ * streams, sorted keys), so executing again on unchanged results changes no byte, and it is written
+ * atomically, only when its execution succeeded.
+ *
+ * Notebooks read ROBUSTLAB_SCALE. Prints seconds and size per notebook; stops at the first failure
+ * with the failing cell and its error, exit status 1. Needs `npm run build` first (the kernel
+ * installer is imported from dist/) and a Jupyter with nbconvert: .venv/ (bash
+ * scripts/setup-jupyter.sh), else a python3 that imports nbconvert, else Debian's.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -62,6 +72,7 @@ function execute(cmd, notebook, outDir, env) {
     '--to', 'notebook', '--execute',
     '--ExecutePreprocessor.kernel_name=robustlab',
     '--ExecutePreprocessor.timeout=1800',
+    '--ExecutePreprocessor.record_timing=False',
     '--output-dir', outDir,
     notebook,
   ];
@@ -81,10 +92,15 @@ async function main() {
   const installer = join(root, 'dist', 'kernel', 'install.js');
   if (!existsSync(installer)) fail('dist/ is missing; run npm run build (npm run notebooks does it)');
   const { installKernel } = await import(pathToFileURL(installer).href);
+  const { normaliseNotebook } = await import(pathToFileURL(join(root, 'dist', 'kernel', 'notebook-file.js')).href);
+  const { writeFileAtomic } = await import(pathToFileURL(join(root, 'dist', 'engine', 'store', 'atomic-file.js')).href);
   const kernel = await installKernel({ projectRoot: root });
 
   if (!existsSync(dir)) fail(`no folder ${dir}`);
-  const outDir = join(dir, 'executed');
+  // nbconvert writes into a scratch folder; the normalised notebook then replaces its target in one rename.
+  const scratch = mkdtempSync(join(tmpdir(), 'robustlab-notebooks-'));
+  process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+  const outDir = scale === 'full' ? dir : join(dir, 'executed');
   const all = readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort();
   const chosen = names.length === 0 ? all : all.filter((f) => names.some((n) => f === n || f === `${n}.ipynb` || f.startsWith(n)));
   if (chosen.length === 0) fail(`no notebook matches ${names.join(' ')} in ${dir} (have: ${all.join(', ') || 'none'})`);
@@ -94,13 +110,16 @@ async function main() {
   const t0 = performance.now();
   for (const file of chosen) {
     const t = performance.now();
-    const { code, stderr } = await execute(cmd, join(dir, file), outDir, env);
+    const { code, stderr } = await execute(cmd, join(dir, file), scratch, env);
     const seconds = ((performance.now() - t) / 1000).toFixed(1);
     if (code !== 0) {
       console.error(`FAIL ${file} after ${seconds} s\n${cellError(stderr)}`);
       process.exit(1);
     }
-    console.log(`ok   ${file}  ${seconds} s  -> ${relative(root, join(outDir, file))}`);
+    const text = normaliseNotebook(readFileSync(join(scratch, file), 'utf8'), { numberCells: true });
+    writeFileAtomic(join(outDir, file), text);
+    const kb = (Buffer.byteLength(text) / 1024).toFixed(0);
+    console.log(`ok   ${file}  ${seconds} s  -> ${relative(root, join(outDir, file)) || join(outDir, file)} (${kb} KiB)`);
   }
   console.log(`notebooks: all ${chosen.length} passed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

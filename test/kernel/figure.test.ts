@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as aq from 'arquero';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExperimentResult, FigureSpec } from '../../experiments/experiment-result.js';
-import { chromiumPath, closeFigureRenderer, figureHtml, renderFigure } from '../../kernel/figure.js';
+import { chromiumPath, closeFigureRenderer, figureHtml, figureUid, renderFigure } from '../../kernel/figure.js';
 import { writeReport, writeResultsIndex } from '../../kernel/report.js';
 
 const spec: FigureSpec = {
@@ -40,6 +40,16 @@ describe('renderFigure', () => {
     for (const text of ['L2 radius (pixels, [0,1] scale)', 'certified accuracy (fraction)', 'Certified accuracy vs radius', 'sigma 0.25']) {
       expect(svg).toContain(text);
     }
+  });
+
+  it('renders the same figure to the same bytes: plotly\'s random ids are replaced by ones named after the figure', async () => {
+    requireChromium();
+    const [a, b, other] = [await renderFigure(spec, { format: 'svg' }), await renderFigure(spec, { format: 'svg' }), await renderFigure({ ...spec, name: 'other' }, { format: 'svg' })];
+    expect(a).toBe(b);
+    const ids = (svg: string) => [...new Set([...svg.matchAll(/(?:clip|defs-|topdefs-|legend)([0-9a-f]{6})/g)].map((m) => m[1]))];
+    expect(ids(a)).toEqual([figureUid('certified-accuracy')]);
+    expect(ids(other)).toEqual([figureUid('other')]);
+    expect(figureUid('other')).not.toBe(figureUid('certified-accuracy'));
   });
 
   it('renders a PNG of the layout size, reusing the open browser', async () => {
@@ -84,7 +94,8 @@ describe('writeReport', () => {
     const out = join(dir, 'noise-mixture-smoke');
     expect(report.dir).toBe(out);
     expect(report.figureFormat).toBe('svg');
-    expect(readdirSync(out).sort()).toEqual(['certified-accuracy.svg', 'certified.csv', 'result.json', 'summary.md']);
+    expect(readdirSync(out).sort()).toEqual(['certified-accuracy.plotly.json', 'certified-accuracy.svg', 'certified.csv', 'result.json', 'summary.md']);
+    expect(JSON.parse(readFileSync(join(out, 'certified-accuracy.plotly.json'), 'utf8'))).toEqual(spec);
 
     expect(readFileSync(join(out, 'certified.csv'), 'utf8')).toBe('sigma,radius,certifiedAccuracy\n0.25,0,0.81\n0.25,0.5,0.42\n0.5,0,0.7\n');
     const md = readFileSync(join(out, 'summary.md'), 'utf8');
@@ -96,8 +107,8 @@ describe('writeReport', () => {
     expect(readFileSync(join(out, 'certified-accuracy.svg'), 'utf8')).toContain('certified accuracy (fraction)');
 
     const index = readFileSync(writeResultsIndex(dir), 'utf8');
-    expect(index).toContain('| Certified robustness \\| noise mixtures (smoke) | smoke | wasm | 12.3 s | [summary](noise-mixture-smoke/summary.md) |');
-    expect(index).toContain('[certified-accuracy.svg](noise-mixture-smoke/certified-accuracy.svg)');
+    expect(index).toMatch(/^\| \[Certified robustness \\\| noise mixtures \(smoke\)\]\(noise-mixture-smoke\/summary\.md\) \| smoke \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \| .* \| wasm \| .* \| 12\.3 s \| — \|$/m);
+    expect(index).toContain('- figures: [certified-accuracy.svg](noise-mixture-smoke/certified-accuracy.svg)');
   });
 
   it('rejects a name that is not file-safe before writing anything', async () => {

@@ -1,0 +1,79 @@
+/**
+ * One way to write a Verdict for people, used by the README generator (markdown), the results page
+ * and the notebooks (HTML): the claim, the verdict, each gate (name, value, threshold, passed) and
+ * each paired comparison (method − baseline on a metric: mean difference, 95% CI, p, test, pairs).
+ * Differences are fractions in the data (0.01 = 1 point) and points here.
+ */
+import type { Comparison, Gate, Verdict } from '../experiments/experiment-result.js';
+import { escapeHtml } from './figure.js';
+
+/** Three significant digits without trailing zeros: 0.0512 -> '0.0512', 12.345 -> '12.3', 1e-7 -> '1e-7'. */
+export function formatValue(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  return String(Number(x.toPrecision(3)));
+}
+
+/** A fraction as signed points: 0.0123 -> '+1.2', -0.004 -> '−0.4'. */
+export function formatPoints(d: number): string {
+  const s = (100 * Math.abs(d)).toFixed(1);
+  if (s === '0.0') return '0.0';
+  return `${d > 0 ? '+' : '−'}${s}`;
+}
+
+export function formatP(p: number): string {
+  if (!Number.isFinite(p)) return String(p);
+  return p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`;
+}
+
+export function comparisonLine(c: Comparison): string {
+  return `${c.method} − ${c.baseline}, ${c.metric}: ${formatPoints(c.meanDiff)} points (95% CI [${formatPoints(c.ci95[0])}, ${formatPoints(c.ci95[1])}]), ${formatP(c.p)}, ${c.test}, n = ${c.n}`;
+}
+
+export function gateLine(g: Gate): string {
+  return `${g.passed ? '✓' : '✗'} ${g.name}: ${formatValue(g.value)} (threshold ${formatValue(g.threshold)}) ${g.passed ? 'passed' : 'failed'}`;
+}
+
+/** Markdown bullet lines (no trailing newline): verdict, gates, comparisons. */
+export function verdictMarkdown(v: Verdict, indent = ''): string {
+  const md = (s: string) => s.replaceAll('|', '\\|').replaceAll('*', '\\*').replaceAll('_', '\\_');
+  const lines = [`${indent}- **Verdict:** ${md(v.verdict)} (seeds ${v.seeds.join(', ') || 'none'})`];
+  if (v.gates.length > 0) {
+    lines.push(`${indent}- **Gates:**`);
+    for (const g of v.gates) lines.push(`${indent}  - ${md(gateLine(g))}`);
+  }
+  if (v.comparisons.length > 0) {
+    lines.push(`${indent}- **Paired comparisons:**`);
+    for (const c of v.comparisons) lines.push(`${indent}  - ${md(comparisonLine(c))}`);
+  }
+  return lines.join('\n');
+}
+
+/** The verdict as HTML: claim, verdict, a gates table and a comparisons table. */
+export function verdictHtml(v: Verdict): string {
+  const e = escapeHtml;
+  const num = (s: string) => `<td class="num">${e(s)}</td>`;
+  const gates =
+    v.gates.length === 0
+      ? '<p>No gates.</p>'
+      : `<table class="gates"><thead><tr><th>gate</th><th>what it checks</th><th>value</th><th>threshold</th><th>passed</th></tr></thead><tbody>${v.gates
+          .map(
+            (g) =>
+              `<tr class="${g.passed ? 'pass' : 'fail'}"><td>${e(g.name)}</td><td>${e(g.description)}</td>${num(formatValue(g.value))}${num(formatValue(g.threshold))}<td>${g.passed ? '✓ yes' : '✗ no'}</td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+  const comparisons =
+    v.comparisons.length === 0
+      ? '<p>No paired comparisons.</p>'
+      : `<table class="comparisons"><thead><tr><th>method − baseline</th><th>metric</th><th>mean difference (points)</th><th>95% CI (points)</th><th>p</th><th>test</th><th>pairs</th></tr></thead><tbody>${v.comparisons
+          .map(
+            (c) =>
+              `<tr><td>${e(c.method)} − ${e(c.baseline)}</td><td>${e(c.metric)}</td>${num(formatPoints(c.meanDiff))}${num(`[${formatPoints(c.ci95[0])}, ${formatPoints(c.ci95[1])}]`)}${num(formatP(c.p))}<td>${e(c.test)}</td>${num(String(c.n))}</tr>`,
+          )
+          .join('')}</tbody></table>`;
+  return [
+    `<p class="claim"><b>Claim:</b> ${e(v.claim)}</p>`,
+    `<p class="verdict"><b>Verdict:</b> ${e(v.verdict)} <span class="seeds">(seeds ${e(v.seeds.join(', ') || 'none')})</span></p>`,
+    gates,
+    comparisons,
+  ].join('\n');
+}
