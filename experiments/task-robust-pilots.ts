@@ -45,6 +45,7 @@ export async function taskRobustPilots(o: ExperimentOptions): Promise<Experiment
   const seeds = o.seeds ?? PILOT_SEEDS[o.scale];
   const taskRows: Record<string, unknown>[] = [];
   const variantRows: Record<string, unknown>[] = [];
+  const perSeed: Record<string, unknown>[] = [];
   const summary: string[] = [];
   const figures: FigureSpec[] = [];
   let seconds = 0;
@@ -63,6 +64,7 @@ export async function taskRobustPilots(o: ExperimentOptions): Promise<Experiment
     const results = await runAll(plans, o);
     seconds += results.reduce((a, r) => a + r.seconds, 0);
     const runs: ArmRun[] = plans.map((p, i) => ({ arm: p.arm, seed: p.seed, scores: results[i]!.evaluate!.tasks }));
+    for (const r of runs) for (const x of r.scores) perSeed.push({ setting: s.name, arm: r.arm, seed: r.seed, task: x.task, labels_per_class: x.labelsPerClass, accuracy: x.accuracy });
     const of = (arm: string) => runs.filter((r) => r.arm === arm);
     const gains = candidates.map((t) => ({ task: t, gain: mean(of('average').map((r, i) => taskScore(r, t) - taskScore(of('untrained')[i]!, t))) }));
     const kept = gains.filter((g) => g.gain >= 0.03).map((g) => g.task);
@@ -94,7 +96,7 @@ export async function taskRobustPilots(o: ExperimentOptions): Promise<Experiment
     name: 'task-robust-pilots',
     title: 'Task-robust pre-training: the pilots that chose the downstream tasks and the minimax variant',
     scale: o.scale,
-    tables: { tasks: aq.from(taskRows), variants: aq.from(variantRows) },
+    tables: { tasks: aq.from(taskRows), variants: aq.from(variantRows), 'per-seed': aq.from(perSeed) },
     figures,
     summary: [
       `Pilot seeds ${seeds.join(', ')} (the experiment uses seeds 0-7). Each task's score is its probe accuracy averaged over the label budgets.`,
