@@ -1,7 +1,8 @@
 /**
- * The bench's output: a console table, `results/bench/bench-<date>.csv` (one row per backend and
- * workload, for regressions across commits) and `results/bench/latest.md` (the table with the date and
- * the machine), both written atomically.
+ * The bench's output: a console table, `results/bench/<isa>/bench-<date>.csv` (one row per backend and
+ * workload, for regressions across commits, kept apart per instruction-set class: avx512, avx2, baseline),
+ * `results/bench/latest-<isa>.md` and `results/bench/latest.md` (the table with the date, the machine, its
+ * instruction sets and the kernel paths that ran), all written atomically.
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/store/atomic-file.js';
@@ -30,6 +31,12 @@ export interface Machine {
   readonly loadavg: string;
   readonly versions: string;
   readonly threads: string;
+  /** The vector instruction sets that matter here, e.g. 'avx2 fma' or 'avx2 fma avx512f amx'. */
+  readonly isa: string;
+  /** Which history the run belongs to: 'avx512' (x86-64-v4), 'avx2' (x86-64-v3) or 'baseline'. */
+  readonly isaClass: string;
+  /** The kernel paths that ran: products and convolutions (oneDNN or Eigen), our fused kernels' clone. */
+  readonly paths: string;
 }
 
 const fmt = (x: number | null, digits = 1): string => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
@@ -68,6 +75,7 @@ export function markdown(rows: readonly Row[], m: Machine): string {
     '',
     `Started ${m.date} on ${m.cpu}, ${m.cores} cores (load average at start: ${m.loadavg}).`,
     `${m.versions}. Threads: ${m.threads}.`,
+    `Instruction sets: ${m.isa} (history: results/bench/${m.isaClass}/). Kernel paths: ${m.paths}.`,
     'Medians over the timed iterations after the same warm-up on both sides; ratio < 1 means we are faster.',
     `Each row is timed in ${ROUNDS} alternating rounds of ours then PyTorch, so both see the same load (fewer rounds for rows with under ${ROUNDS} timed iterations or that reach wasm's time cap; the wasm rows re-time PyTorch in their own rounds, on as many iterations as wasm ran).`,
     'MFU = our GFLOP/s / the native backend\'s measured 1024^3 matMul GFLOP/s (the machine\'s practical ceiling).',
@@ -80,19 +88,22 @@ export function markdown(rows: readonly Row[], m: Machine): string {
 }
 
 export function csv(rows: readonly Row[], m: Machine): string {
-  const head = 'date,backend,benchmark,iters,ours_ms,torch_ms,ratio,our_gflops,mfu_percent,flops,ceiling_gflops,loadavg';
+  const head = 'date,cpu,isa,isa_class,paths,backend,benchmark,iters,ours_ms,torch_ms,ratio,our_gflops,mfu_percent,flops,ceiling_gflops,loadavg';
   const q = (s: string): string => `"${s.replace(/"/g, '""')}"`;
   const lines = rows.map((r) =>
-    [m.date, r.backend, q(r.name), r.iters, r.oursMs.toFixed(3), r.torchMs?.toFixed(3) ?? '', ratio(r)?.toFixed(4) ?? '', gflops(r).toFixed(2), mfu(r).toFixed(2), r.flops, r.ceilingGflops.toFixed(2), q(m.loadavg)].join(','),
+    [m.date, q(m.cpu), q(m.isa), m.isaClass, q(m.paths), r.backend, q(r.name), r.iters, r.oursMs.toFixed(3), r.torchMs?.toFixed(3) ?? '', ratio(r)?.toFixed(4) ?? '', gflops(r).toFixed(2), mfu(r).toFixed(2), r.flops, r.ceilingGflops.toFixed(2), q(m.loadavg)].join(','),
   );
   return [head, ...lines].join('\n') + '\n';
 }
 
 /** Writes both files under `dir`; returns their paths. */
 export function writeResults(dir: string, rows: readonly Row[], m: Machine): string[] {
-  const csvPath = join(dir, `bench-${m.date.slice(0, 10)}.csv`);
+  const csvPath = join(dir, m.isaClass, `bench-${m.date.slice(0, 10)}.csv`);
+  const isaPath = join(dir, `latest-${m.isaClass}.md`);
   const mdPath = join(dir, 'latest.md');
+  const md = markdown(rows, m);
   writeFileAtomic(csvPath, csv(rows, m));
-  writeFileAtomic(mdPath, markdown(rows, m));
-  return [csvPath, mdPath];
+  writeFileAtomic(isaPath, md);
+  writeFileAtomic(mdPath, md);
+  return [csvPath, isaPath, mdPath];
 }

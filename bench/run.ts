@@ -8,7 +8,7 @@
  * iterations, the ratio ours / PyTorch, our GFLOP/s and MFU (fraction of the native backend's measured
  * 1024^3 matMul), first on the native `tensorflow` backend, then on `wasm`, whose rows stop at a time cap
  * (so may run fewer rounds) and re-time PyTorch in their own rounds on as many iterations as ours ran;
- * writes results/bench/bench-<date>.csv and results/bench/latest.md.
+ * writes results/bench/<isa>/bench-<date>.csv, results/bench/latest-<isa>.md and results/bench/latest.md.
  *
  * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run),
  * --only=<part of a row name> (that row, plus the matMul ceiling).
@@ -24,6 +24,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, type BackendName } from '../engine/backend/selection.js';
 import { projectRoot } from '../engine/project-root.js';
+import { fusedKernelsAvailable } from '../engine/backend/fused-kernels.js';
+import { fusedConvKernel } from '../engine/backend/native-ops.js';
 import { buildOurs } from './ours.js';
 import { gflops, textTable, writeResults, type Machine, type Row } from './report.js';
 import { timeRounds } from './timing.js';
@@ -55,6 +57,29 @@ function parseFlags(argv: readonly string[]): Flags {
   return { scale, backends, only };
 }
 
+/** The instruction sets that decide which kernels run, and the history class. */
+function isaOf(): { isa: string; isaClass: 'avx512' | 'avx2' | 'baseline' } {
+  let flags = new Set<string>();
+  try {
+    flags = new Set(/^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? []);
+  } catch {
+    /* not Linux: no flags */
+  }
+  const isa = ['avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'amx_tile'].filter((f) => flags.has(f)).join(' ') || 'none of avx2/fma/avx512f/amx';
+  // Our fused kernels are GCC target_clones for x86-64-v4, v3 and baseline; the loader picks by these flags.
+  const isaClass: 'avx512' | 'avx2' | 'baseline' = ['avx512f', 'avx512bw', 'avx512vl', 'avx512cd', 'avx512dq'].every((f) => flags.has(f)) ? 'avx512' : flags.has('avx2') && flags.has('fma') ? 'avx2' : 'baseline';
+  return { isa, isaClass };
+}
+
+/** The kernel paths the native backend runs: products, convolutions, our fused kernels' clone. */
+function kernelPaths(isaClass: 'avx512' | 'avx2' | 'baseline'): string {
+  const clone = { avx512: 'x86-64-v4', avx2: 'x86-64-v3', baseline: 'default' }[isaClass];
+  const onednn = process.env['TF_ENABLE_ONEDNN_OPTS'] === '0' ? 'Eigen (TF_ENABLE_ONEDNN_OPTS=0)' : 'oneDNN (TensorFlow default on x86)';
+  const conv = tf.getBackend() === 'tensorflow' ? (fusedConvKernel() ?? 'unfused Conv2D + BiasAdd + Relu') : 'n/a';
+  const ours = tf.getBackend() === 'tensorflow' && fusedKernelsAvailable() ? `our fused kernels (${clone} clone)` : 'tfjs compositions (no fused kernels)';
+  return `products ${onednn}; convolution ${conv}; ${ours}`;
+}
+
 function cpuModel(): string {
   try {
     const line = execSync('lscpu', { encoding: 'utf8' }).split('\n').find((l) => l.startsWith('Model name:'));
@@ -78,7 +103,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const list = workloads(flags.scale).filter((w) => flags.only === null || w.config.kind === 'matmul' || w.name.toLowerCase().includes(flags.only));
   const loadAtStart = loadavg();
-  console.log(`bench: ${cpuModel()}, ${threads} cores, load average ${loadAtStart}`);
+  console.log(`bench: ${cpuModel()}, ${threads} cores, load average ${loadAtStart}; ${isaOf().isa}`);
 
   const torch = await TorchWorker.start(threads);
   if (typeof torch === 'string') console.log(`bench: ${torch}`);
@@ -134,7 +159,10 @@ async function main(): Promise<void> {
   if (typeof torch !== 'string') torch.close();
   if (rows.length === 0) throw new Error('bench: no backend could run');
 
+  await initBackend('tensorflow').catch(() => undefined);
   const machine: Machine = {
+    ...isaOf(),
+    paths: kernelPaths(isaOf().isaClass),
     date: new Date(started).toISOString(),
     cpu: cpuModel(),
     cores: threads,

@@ -186,6 +186,11 @@ export function fusedConv2dBiasRelu(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor
   return runFusedConv(fusedConv, x, w, b, stride);
 }
 
+/** The fused convolution kernel in use ('_MklNativeFusedConv2D': oneDNN, '_FusedConv2D': Eigen), or null. */
+export function fusedConvKernel(): string | null {
+  return fusedConvSupported() && fusedConv ? fusedConv.op : null;
+}
+
 /** Whether a fused convolution kernel runs here (native backend, a binding that passes list attributes). Probed once. */
 export function fusedConvSupported(): boolean {
   if (!onNativeBackend()) return false;
