@@ -87,6 +87,7 @@ export function taskRobustReport(
     `**Our reconstruction:** ${s.deviation} Every arm has the same model, steps and examples per step; seed s gives every arm the same ` +
       `initialisation, data order and probe split. Scale '${scale}': ${c.steps} pre-training steps of ${s.k} x ${c.batchSize} examples, ` +
       `width ${c.width}, depth ${c.depth}, ${seeds.length} paired seeds; specialists on ${c.specialistSeeds.length} seed(s).` +
+      (c.cut ? ` Cut at this scale: ${c.cut.arms.join(', ')} (${c.cut.why}).` : '') +
       (scale === 'smoke' ? ' The smoke scale checks that everything runs; its numbers are not evidence for or against the claim.' : ''),
     '',
     verdict ? verdictSection(verdict) : 'The verdict needs natural, average, minimax, the untrained control, the specialists and at least 2 seeds; run without --only.',

@@ -79,7 +79,8 @@ export function arms(s: Setting): Arm[] {
 export function taskRobustPlans(s: Setting, scale: Scale, seeds?: readonly number[], only?: readonly string[]): ArmPlan[] {
   const c = s.scales[scale];
   const out: ArmPlan[] = [];
-  for (const arm of selectByName(arms(s), only, 'arm')) {
+  const cut = new Set(c.cut?.arms ?? []);
+  for (const arm of selectByName(arms(s), only, 'arm').filter((a) => !cut.has(a.name))) {
     for (const seed of arm.role === 'specialist' ? c.specialistSeeds : (seeds ?? c.seeds)) {
       const plan = arm
         .build(s, c, seed)
