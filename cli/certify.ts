@@ -42,7 +42,7 @@ export const certifyCommand: Command = {
     process.stderr.write(`${describeBackend(backend)}\n`);
     const { plan, classifier } = openRunClassifier(runDir, flags.task as string | undefined);
     const result = await certifyClassifier(
-      { task: classifier.task, sigmas: [sigma], n0, n, alpha, radii, points, batchSize, seed: plan.seed },
+      { task: classifier.task, sigmas: [sigma], n0, n, alpha, radii, points, batchSize, seed: plan.seed, planHash: plan.hash },
       classifier,
       (task, s) => join(runDir, 'certify-cli', `${task}-sigma-${s}-n0-${n0}-n-${n}-alpha-${alpha}-batch-${batchSize}.tsv`),
       consoleProgress(),
