@@ -1,0 +1,115 @@
+/**
+ * `robustlab worker`: a worker of the pool. Takes jobs from the queue's Redis until stopped, one at a
+ * time, with a line per job. SIGTERM (or Ctrl-C) finishes the current job and then stops; a second one
+ * returns the job to the queue at once. `--concurrency N` runs N worker processes here, each with its
+ * share of the cores for TensorFlow (tfjs computes on one JavaScript thread per process, so processes are
+ * what runs jobs side by side).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultRunsDir } from '../engine/run-plan.js';
+import { checkRedis, exposureWarning, resolveRedis } from '../queue/connection.js';
+import { openStore } from '../queue/store.js';
+import { startWorker } from '../queue/worker.js';
+import { parseFlags, UsageError, type Command } from './command.js';
+
+const usage = `robustlab worker [--redis URL] [--store DIR|redis] [--work DIR] [--concurrency N] [--name NAME]
+  --redis        the queue (default $REDIS_URL, else redis://127.0.0.1:6379); put a password in REDIS_URL, not here
+  --store        where plans, checkpoints and certified shards travel: a folder every worker and the
+                 enqueuing command reach (default: the runs directory), or 'redis' (the queue's Redis, small models)
+  --work         this worker's scratch runs directory (default <tmp>/robustlab-worker)
+  --concurrency  worker processes on this machine (default 1); each gets cores/N TensorFlow threads
+                 unless TF_NUM_INTRAOP_THREADS is set
+  --name         shown in logs and in 'robustlab queue status' (default <host>-<pid>)`;
+
+const log = (line: string) => process.stderr.write(line + '\n');
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'run jobs from the worker pool (BullMQ on Redis) until stopped: plan stages and certification shards',
+  usage,
+  async run(argv) {
+    const { flags, positionals } = parseFlags(argv, { redis: 'string', store: 'string', work: 'string', concurrency: 'number', name: 'string' });
+    if (positionals.length) throw new UsageError(`worker takes no positional arguments, got '${positionals[0]}'; usage: ${usage.split('\n')[0]}`);
+    const concurrency = (flags.concurrency as number | undefined) ?? 1;
+    if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) throw new UsageError(`--concurrency must be an integer from 1 to 64, got ${flags.concurrency}`);
+    const target = resolveRedis(flags.redis as string | undefined, '--redis');
+    const warning = exposureWarning(target);
+    if (warning) log(warning);
+    await checkRedis(target);
+    const name = (flags.name as string | undefined) ?? `${hostname()}-${process.pid}`;
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new UsageError(`--name takes letters, digits, '.', '_' and '-' (at most 64), got '${name}'`);
+    if (concurrency > 1) return supervise(argv, concurrency, name);
+
+    const worker = await startWorker({
+      redis: target,
+      store: openStore(flags.store as string | undefined, defaultRunsDir(), target),
+      workDir: (flags.work as string | undefined) ?? join(tmpdir(), 'robustlab-worker'),
+      name,
+      log,
+    });
+    // A worker forked by --concurrency stops with its parent, however the parent ended.
+    if (process.send) process.on('disconnect', () => process.exit(1));
+    return new Promise<number>((resolve) => {
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals === 1) {
+          log(`[worker ${name}] ${signal}: finishing the current job, then stopping (${signal} again returns it to the queue now)`);
+          void worker.stop().then(() => {
+            log(`[worker ${name}] stopped`);
+            resolve(0);
+          });
+        } else {
+          void worker.returnCurrentJob().then(
+            (id) => {
+              log(`[worker ${name}] ${id === null ? 'no job to return' : `returned job ${id} to the queue`}; stopped`);
+              process.exit(0);
+            },
+            (e: unknown) => {
+              log(`[worker ${name}] could not return the job (${(e as Error).message}); it goes back to the queue when its lock expires`);
+              process.exit(1);
+            },
+          );
+        }
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+  },
+};
+
+/** Runs `n` single-job worker processes and passes signals on; exits when they all have. */
+function supervise(argv: readonly string[], n: number, name: string): Promise<number> {
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--concurrency' || a === '--name') i++;
+    else if (!a.startsWith('--concurrency=') && !a.startsWith('--name=')) rest.push(a);
+  }
+  const threads = process.env['TF_NUM_INTRAOP_THREADS'] ?? String(Math.max(1, Math.floor(availableParallelism() / n)));
+  log(`[worker ${name}] ${n} worker processes, ${threads} TensorFlow thread(s) each`);
+  const children: ChildProcess[] = [];
+  let failed = 0;
+  return new Promise<number>((resolve) => {
+    let running = n;
+    for (let i = 1; i <= n; i++) {
+      const child = fork(process.argv[1]!, ['worker', ...rest, '--name', `${name}-${i}`], { env: { ...process.env, TF_NUM_INTRAOP_THREADS: threads }, stdio: 'inherit' });
+      child.on('exit', (code, signal) => {
+        if (code !== 0) {
+          failed++;
+          log(`[worker ${name}] worker ${name}-${i} ended (${signal ?? `exit ${code}`})`);
+        }
+        if (--running === 0) resolve(failed ? 1 : 0);
+      });
+      children.push(child);
+    }
+    const pass = (signal: NodeJS.Signals) => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+    };
+    process.on('SIGTERM', () => pass('SIGTERM'));
+    // Ctrl-C reaches the whole process group: the workers have it already.
+    process.on('SIGINT', () => undefined);
+  });
+}
