@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { defaultRunsDir } from '../engine/run-plan.js';
 import { checkRedis, exposureWarning, resolveRedis } from '../queue/connection.js';
 import { openStore } from '../queue/store.js';
-import { startWorker } from '../queue/worker.js';
+import { startWorker, type RunningWorker } from '../queue/worker.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 
 const usage = `robustlab worker [--redis URL] [--store DIR|redis] [--work DIR] [--concurrency N] [--name NAME]
@@ -42,41 +42,55 @@ export const workerCommand: Command = {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new UsageError(`--name takes letters, digits, '.', '_' and '-' (at most 64), got '${name}'`);
     if (concurrency > 1) return supervise(argv, concurrency, name);
 
-    const worker = await startWorker({
+    // Signals are handled from the start: one during start-up stops the worker as soon as it is up.
+    let worker: RunningWorker | null = null;
+    let signals = 0;
+    let finish: (code: number) => void = () => {};
+    const stopped = new Promise<number>((resolve) => (finish = resolve));
+    const stop = () =>
+      void worker!.stop().then(() => {
+        log(`[worker ${name}] stopped`);
+        if (process.connected) {
+          // Forked by --concurrency: let go of the parent's channel, which would keep this process alive.
+          process.removeAllListeners('disconnect');
+          process.disconnect();
+        }
+        finish(0);
+      });
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (worker === null) {
+        if (signals > 1) process.exit(0);
+        log(`[worker ${name}] ${signal} while starting: stopping once started`);
+      } else if (signals === 1) {
+        log(`[worker ${name}] ${signal}: finishing the current job, then stopping (${signal} again returns it to the queue now)`);
+        stop();
+      } else {
+        void worker.returnCurrentJob().then(
+          (id) => {
+            log(`[worker ${name}] ${id === null ? 'no job to return' : `returned job ${id} to the queue`}; stopped`);
+            process.exit(0);
+          },
+          (e: unknown) => {
+            log(`[worker ${name}] could not return the job (${(e as Error).message}); it goes back to the queue when its lock expires`);
+            process.exit(1);
+          },
+        );
+      }
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    // A worker forked by --concurrency stops with its parent, however the parent ended.
+    if (process.send) process.on('disconnect', () => process.exit(1));
+    worker = await startWorker({
       redis: target,
       store: openStore(flags.store as string | undefined, defaultRunsDir(), target),
       workDir: (flags.work as string | undefined) ?? join(tmpdir(), 'robustlab-worker'),
       name,
       log,
     });
-    // A worker forked by --concurrency stops with its parent, however the parent ended.
-    if (process.send) process.on('disconnect', () => process.exit(1));
-    return new Promise<number>((resolve) => {
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals === 1) {
-          log(`[worker ${name}] ${signal}: finishing the current job, then stopping (${signal} again returns it to the queue now)`);
-          void worker.stop().then(() => {
-            log(`[worker ${name}] stopped`);
-            resolve(0);
-          });
-        } else {
-          void worker.returnCurrentJob().then(
-            (id) => {
-              log(`[worker ${name}] ${id === null ? 'no job to return' : `returned job ${id} to the queue`}; stopped`);
-              process.exit(0);
-            },
-            (e: unknown) => {
-              log(`[worker ${name}] could not return the job (${(e as Error).message}); it goes back to the queue when its lock expires`);
-              process.exit(1);
-            },
-          );
-        }
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-    });
+    if (signals > 0) stop();
+    return stopped;
   },
 };
 
@@ -92,12 +106,14 @@ function supervise(argv: readonly string[], n: number, name: string): Promise<nu
   log(`[worker ${name}] ${n} worker processes, ${threads} TensorFlow thread(s) each`);
   const children: ChildProcess[] = [];
   let failed = 0;
+  let stopping = false;
   return new Promise<number>((resolve) => {
     let running = n;
     for (let i = 1; i <= n; i++) {
       const child = fork(process.argv[1]!, ['worker', ...rest, '--name', `${name}-${i}`], { env: { ...process.env, TF_NUM_INTRAOP_THREADS: threads }, stdio: 'inherit' });
       child.on('exit', (code, signal) => {
-        if (code !== 0) {
+        // A worker stopped by our SIGTERM before it could handle signals had taken no job: a clean stop.
+        if (code !== 0 && !(stopping && signal === 'SIGTERM')) {
           failed++;
           log(`[worker ${name}] worker ${name}-${i} ended (${signal ?? `exit ${code}`})`);
         }
@@ -106,6 +122,7 @@ function supervise(argv: readonly string[], n: number, name: string): Promise<nu
       children.push(child);
     }
     const pass = (signal: NodeJS.Signals) => {
+      stopping = true;
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
     };
     process.on('SIGTERM', () => pass('SIGTERM'));

@@ -16,7 +16,7 @@
 import { DslError } from '../dsl/errors.js';
 import { integer, isPlainObject, oneOf, quoteList, real } from '../dsl/checks.js';
 import type { PlanData, StageKind } from '../dsl/plan-types.js';
-import { resolveCertify } from '../dsl/validate.js';
+import { MAX_SIGMA, resolveCertify } from '../dsl/validate.js';
 
 export const JOB_VERSION = 1;
 
@@ -85,7 +85,7 @@ export function validateJob(raw: unknown): QueueJob {
     kind,
     plan,
     task,
-    sigma: real(CALL, 'sigma', raw['sigma'], { gt: 0, le: 100 }),
+    sigma: real(CALL, 'sigma', raw['sigma'], { gt: 0, le: MAX_SIGMA }),
     n0: integer(CALL, 'n0', raw['n0'], 1, 10_000_000),
     n: integer(CALL, 'n', raw['n'], 1, 10_000_000),
     alpha: real(CALL, 'alpha', raw['alpha'], { gt: 0, lt: 0.5 }),

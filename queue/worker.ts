@@ -118,7 +118,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     maxStalledCount: MAX_STALLED,
   });
   let lastError = '';
+  let returning = false;
   worker.on('error', (e) => {
+    if (returning) return; // the returned job's lock is gone on purpose
     const line = e.message.split('\n')[0]!;
     if (line !== lastError) o.log(`[worker ${o.name}] queue: ${line} (retrying)`);
     lastError = line;
@@ -139,6 +141,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     returnCurrentJob: async () => {
       const held = current as { job: Job; token: string | undefined } | null;
       if (held === null) return null;
+      returning = true;
       await held.job.moveToWait(held.token);
       return String(held.job.id);
     },
