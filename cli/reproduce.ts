@@ -29,7 +29,7 @@ const usage = `robustlab reproduce <${[...Object.keys(EXPERIMENTS), ...Object.ke
            same results here; a password belongs in REDIS_URL
   --store  with --queue: where plans and results travel, a folder every worker reaches (default: the runs
            directory, which it then also is), or 'redis' (the queue's Redis; small models)
-  --shard-size  with --queue: test points per certification job (default: ~20 jobs per sigma)`;
+  --shard-size  with --queue: test points per certification job (default: ~200,000 noisy passes per job)`;
 
 export const reproduceCommand: Command = {
   name: 'reproduce',

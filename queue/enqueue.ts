@@ -34,7 +34,7 @@ export interface EnqueueOptions {
   readonly store: ArtifactStore;
   /** This machine's runs directory, where the run directories are assembled. */
   readonly runsDir: string;
-  /** Test points per certification job (default: about 20 jobs per sigma, 1 to 50 points each). */
+  /** Test points per certification job (default: defaultShardSize). */
   readonly shardSize?: number;
   readonly log: (line: string) => void;
   /** Seconds between progress lines while nothing finishes (default 10). */
@@ -52,8 +52,12 @@ export interface QueueReport {
   readonly runs: readonly number[];
 }
 
-export function defaultShardSize(points: number): number {
-  return Math.min(50, Math.max(1, Math.ceil(points / 20)));
+/** Noisy forward passes a certification job should hold: seconds of work, so that the queue's per-job cost (milliseconds) stays small. */
+export const PASSES_PER_JOB = 200_000;
+
+/** Test points per job: about PASSES_PER_JOB noisy passes (n0 + n per point), never more than all the points. */
+export function defaultShardSize(points: number, passesPerPoint: number): number {
+  return Math.min(points, Math.max(1, Math.ceil(PASSES_PER_JOB / passesPerPoint)));
 }
 
 function ranges(points: number, size: number): [number, number][] {
@@ -68,7 +72,7 @@ export type ShardSettings = Pick<CertifyShardJob, 'task' | 'sigma' | 'n0' | 'n' 
 function shardJobs(plan: string, s: ShardSettings, shardSize: number | undefined): CertifyShardJob[] {
   const info = DOWNSTREAM_TASKS[s.task];
   const points = Math.min(s.points, info?.testCount ?? s.points);
-  return ranges(points, shardSize ?? defaultShardSize(points)).map(([from, to]) => ({ version: 1, kind: 'certify-shard', plan, ...s, points, from, to }));
+  return ranges(points, shardSize ?? defaultShardSize(points, s.n0 + s.n)).map(([from, to]) => ({ version: 1, kind: 'certify-shard', plan, ...s, points, from, to }));
 }
 
 /**
@@ -247,8 +251,9 @@ class Tracker {
       const pending = [...this.tracked.values()].filter((t) => !t.done);
       if (pending.length === 0) break;
       try {
+        const held = await this.heldShards(pending);
         for (const t of pending) {
-          if (!(await this.inStore(t))) continue;
+          if (!(t.job.kind === 'certify-shard' ? held.has(`${t.job.plan}/${t.outputs[0]}`) : await this.inStore(t))) continue;
           t.done = true;
           await this.recordTiming(t.id);
           await t.then?.();
@@ -271,7 +276,7 @@ class Tracker {
         if (why !== trouble) this.o.log(`[queue] cannot talk to Redis (${why}); waiting for it`);
         trouble = why;
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
@@ -282,6 +287,17 @@ class Tracker {
 
   async close(): Promise<void> {
     await this.queue.close();
+  }
+
+  /** `<plan>/<path>` of the shards the store holds, one listing per shard folder (not one lookup per job). */
+  private async heldShards(pending: readonly Tracked[]): Promise<Set<string>> {
+    const held = new Set<string>();
+    const folders = new Set(pending.filter((t) => t.job.kind === 'certify-shard').map((t) => `${t.job.plan}/${t.outputs[0]!.slice(0, t.outputs[0]!.lastIndexOf('/') + 1)}`));
+    for (const folder of folders) {
+      const [plan, prefix] = [folder.slice(0, folder.indexOf('/')), folder.slice(folder.indexOf('/') + 1)];
+      for (const path of await this.o.store.list(plan, prefix)) held.add(`${plan}/${path}`);
+    }
+    return held;
   }
 
   private async inStore(t: Tracked): Promise<boolean> {

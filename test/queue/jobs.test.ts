@@ -88,9 +88,9 @@ describe('jobs are data, checked like a Spec', () => {
   it('trains a plan through the stage before certify, or through its last stage', () => {
     expect(trainingStage(certifying)).toBe('evaluate');
     expect(trainingStage(probing)).toBe('finetune');
-    expect(defaultShardSize(500)).toBe(25);
-    expect(defaultShardSize(10)).toBe(1);
-    expect(defaultShardSize(100_000)).toBe(50);
+    expect(defaultShardSize(500, 100 + 10_000)).toBe(20); // a full sigma: 25 jobs of ~200,000 noisy passes
+    expect(defaultShardSize(10, 10 + 100)).toBe(10); // the smoke certification: one job per sigma
+    expect(defaultShardSize(100, 1000 + 1_000_000)).toBe(1);
   });
 
   it("reproduce --queue hands the pool the experiment's own plans (none for the theory simulations)", () => {
