@@ -24,7 +24,7 @@ import { jobId, shardConfig, type CertifyShardJob } from '../../queue/jobs.js';
 import { QUEUE_NAME, QUEUE_PREFIX } from '../../queue/queue.js';
 import { PathStore } from '../../queue/store.js';
 import { halfWritten, resultFacts, tinyPipeline, tsvFacts } from '../reliability/tiny-run.js';
-import { cli, redisServerAvailable, startRedis, type CliProcess, type TestRedis } from './redis-server.js';
+import { cli, redisServerAvailable, startRedis, TLS_CERT, type CliProcess, type TestRedis } from './redis-server.js';
 
 const available = redisServerAvailable();
 const tmp = mkdtempSync(join(tmpdir(), 'rl-pool-'));
@@ -206,18 +206,32 @@ describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', () =>
     expect(await stop(w)).toEqual({ code: 0, signal: null });
   });
 
-  it('enqueue, restart Redis, then finish: with the Redis store (nothing shared but Redis) the run completes with the local TSV', async () => {
-    const settings = { sigma: 1, n0: 5, n: 400, points: 6 };
-    const local = localCertify(settings, mkdtempSync(join(tmp, 'local-restart-')));
-    const enqueue = cli(['certify', reference, '--queue', redis.url, '--store', 'redis', '--sigma', '1', '--n0', '5', '--n', '400', '--points', '6', '--shard-size', '2'], backend);
-    await enqueue.waitFor(/\[queue\] 0\/3 jobs done, 0 active, 3 waiting/);
-    await redis.restart();
-    const w = await worker('after-restart', 'redis');
-    const { code } = await enqueue.exited;
-    expect(code, enqueue.output()).toBe(0);
-    expect(w.output()).toMatch(/done in/);
-    const config = shardConfig({ task: 'fashion-tops', sigma: 1, n0: 5, n: 400, alpha: 0.001, batchSize: 1000 });
-    expect(tsvFacts(join(reference, 'certify-cli', `${config}.tsv`))).toEqual(tsvFacts(await local));
-    expect(await stop(w)).toEqual({ code: 0, signal: null });
+  it('enqueue, restart Redis, then finish: over TLS with the password only in REDIS_URL, and nothing shared but Redis, the run completes with the local TSV', async () => {
+    const password = 'pool-test-secret';
+    const secure = await startRedis(join(tmp, 'redis-tls'), { password });
+    try {
+      // The password travels in REDIS_URL only; the command lines name the server without it.
+      const env = { REDIS_URL: `rediss://:${password}@localhost:${secure.port}`, NODE_EXTRA_CA_CERTS: TLS_CERT };
+      const settings = { sigma: 1, n0: 5, n: 400, points: 6 };
+      const local = localCertify(settings, mkdtempSync(join(tmp, 'local-restart-')));
+      const enqueue = cli(['certify', reference, '--queue', secure.url, '--store', 'redis', '--sigma', '1', '--n0', '5', '--n', '400', '--points', '6', '--shard-size', '2'], backend, env);
+      await enqueue.waitFor(/\[queue\] 0\/3 jobs done, 0 active, 3 waiting/);
+      await secure.restart();
+      const w = cli(['worker', '--redis', secure.url, '--store', 'redis', '--work', join(tmp, 'scratch-tls'), '--name', 'after-restart'], backend, env);
+      workers.push(w);
+      const { code } = await enqueue.exited;
+      expect(code, enqueue.output()).toBe(0);
+      expect(w.output()).toMatch(/queue: rediss:\/\/localhost:\d+[^\n]*\n(.*\n)*.*done in/);
+      expect(enqueue.output()).not.toContain(password);
+      const config = shardConfig({ task: 'fashion-tops', sigma: 1, n0: 5, n: 400, alpha: 0.001, batchSize: 1000 });
+      expect(tsvFacts(join(reference, 'certify-cli', `${config}.tsv`))).toEqual(tsvFacts(await local));
+      expect(await stop(w)).toEqual({ code: 0, signal: null });
+      // Without the password, a one-line error that says where it goes.
+      const refused = cli(['queue', 'status', '--redis', secure.url], backend, { NODE_EXTRA_CA_CERTS: TLS_CERT, REDIS_URL: '' });
+      expect((await refused.exited).code).toBe(2);
+      expect(refused.output().trimEnd()).toMatch(/^robustlab queue: Redis at rediss:\/\/localhost:\d+ refused the credentials \(NOAUTH .*\); put the right ones in REDIS_URL, e\.g\. REDIS_URL=redis:\/\/:PASSWORD@host:port$/);
+    } finally {
+      await secure.stop();
+    }
   });
 });

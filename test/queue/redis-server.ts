@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { ROOT } from '../reliability/child-run.js';
 
@@ -30,19 +31,24 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once the server answers PING (raw RESP over a socket: no client library in the way). */
-async function ready(port: number, timeoutMs = 10_000): Promise<void> {
+/** The test certificate for localhost (test/fixtures/queue), for a redis-server that speaks TLS. */
+export const TLS_CERT = join(ROOT, 'test', 'fixtures', 'queue', 'tls-cert.pem');
+const TLS_KEY = join(ROOT, 'test', 'fixtures', 'queue', 'tls-key.pem');
+
+/** Resolves once the server answers PING (raw RESP over a socket: no client library in the way); any answer counts, NOAUTH included. */
+async function ready(port: number, tls: boolean, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = new Socket();
+      const s = tls ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : new Socket();
       s.setTimeout(500);
       s.once('error', () => resolve(false));
       s.once('timeout', () => (s.destroy(), resolve(false)));
-      s.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
+      if (tls) s.once('secureConnect', () => s.write('PING\r\n'));
+      else (s as Socket).connect(port, '127.0.0.1', () => s.write('PING\r\n'));
       s.once('data', (d) => {
         s.destroy();
-        resolve(d.toString().startsWith('+PONG'));
+        resolve(/^[+-]/.test(d.toString()));
       });
     });
     if (ok) return;
@@ -59,13 +65,17 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(dir: string): Promise<TestRedis> {
+/** A redis-server on a free loopback port; with `secure`, TLS only (the fixture certificate) and a password. */
+export async function startRedis(dir: string, secure?: { readonly password: string }): Promise<TestRedis> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
+  const listen = secure
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', TLS_CERT, '--tls-key-file', TLS_KEY, '--tls-auth-clients', 'no', '--requirepass', secure.password]
+    : ['--port', String(port)];
   let proc: ChildProcess;
   const launch = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
-    await ready(port);
+    proc = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
+    await ready(port, secure !== undefined);
   };
   const stop = () =>
     new Promise<void>((resolve) => {
@@ -75,7 +85,7 @@ export async function startRedis(dir: string): Promise<TestRedis> {
     });
   await launch();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: secure ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
     port,
     restart: async () => {
       await stop();
