@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { PlanData } from '../../dsl/plan-types.js';
 import { initBackend } from '../../engine/backend/selection.js';
 import { certifyClassifier } from '../../engine/certify/stage.js';
@@ -34,10 +34,18 @@ let plan: PlanData;
 let reference: string;
 const workers: CliProcess[] = [];
 
+/** A CLI process that is killed when the test ends, however it ends (so a failure cannot leak a worker into the next test). */
+function owned(p: CliProcess): CliProcess {
+  workers.push(p);
+  onTestFinished(() => {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  });
+  return p;
+}
+
 /** A worker of the real CLI; resolves once it waits for jobs. */
 async function worker(name: string, store: string): Promise<CliProcess> {
-  const w = cli(['worker', '--redis', redis.url, '--store', store, '--work', join(tmp, `scratch-${name}`), '--name', name], backend);
-  workers.push(w);
+  const w = owned(cli(['worker', '--redis', redis.url, '--store', store, '--work', join(tmp, `scratch-${name}`), '--name', name], backend));
   await w.waitFor(/waiting for jobs/);
   return w;
 }
@@ -74,13 +82,14 @@ async function waitForState(queue: Queue, id: string, state: string, timeoutMs =
   }
 }
 
-describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', () => {
+// Each test takes 5-15 s on an idle 2-core machine; the limit leaves room for a machine shared with other jobs.
+describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', { timeout: 300_000 }, () => {
   beforeAll(async () => {
     backend = (await initBackend()).name;
     redis = await startRedis(join(tmp, 'redis'));
     plan = tinyPipeline(backend).compile({ target: 'cpu' }).toJSON();
     reference = (await runPlan(plan, { runsDir: join(tmp, 'reference'), quiet: true })).runDir;
-  });
+  }, 300_000);
 
   afterAll(async () => {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
@@ -122,7 +131,7 @@ describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', () =>
     const settings = { sigma: 0.25, n0: 10, n: 20_000, points: 4 };
     const local = localCertify(settings, mkdtempSync(join(tmp, 'local-kill-')));
     const first = await worker('kill-a', store);
-    const enqueue = cli(['certify', reference, '--queue', redis.url, '--store', store, '--sigma', '0.25', '--n0', '10', '--n', '20000', '--points', '4', '--shard-size', '2'], backend);
+    const enqueue = owned(cli(['certify', reference, '--queue', redis.url, '--store', store, '--sigma', '0.25', '--n0', '10', '--n', '20000', '--points', '4', '--shard-size', '2'], backend));
     // Kill once the first worker has certified a point of its shard (rows stream to its scratch).
     const config = shardConfig({ task: 'fashion-tops', sigma: 0.25, n0: 10, n: 20_000, alpha: 0.001, batchSize: 1000 });
     const partials = join(tmp, 'scratch-kill-a', plan.hash, 'certify-shards', config);
@@ -191,7 +200,7 @@ describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', () =>
       await queue.close();
     }
     // The enqueuing command uses another store than the worker: the worker never finds the trained classifier.
-    const enqueue = cli(['certify', reference, '--queue', redis.url, '--store', join(tmp, 'elsewhere'), '--sigma', '0.5', '--n0', '5', '--n', '40', '--points', '2', '--shard-size', '2'], backend);
+    const enqueue = owned(cli(['certify', reference, '--queue', redis.url, '--store', join(tmp, 'elsewhere'), '--sigma', '0.5', '--n0', '5', '--n', '40', '--points', '2', '--shard-size', '2'], backend));
     const { code } = await enqueue.exited;
     expect(code, enqueue.output()).toBe(2);
     const last = enqueue.output().trimEnd().split('\n').at(-1)!;
@@ -214,11 +223,10 @@ describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', () =>
       const env = { REDIS_URL: `rediss://:${password}@localhost:${secure.port}`, NODE_EXTRA_CA_CERTS: TLS_CERT };
       const settings = { sigma: 1, n0: 5, n: 400, points: 6 };
       const local = localCertify(settings, mkdtempSync(join(tmp, 'local-restart-')));
-      const enqueue = cli(['certify', reference, '--queue', secure.url, '--store', 'redis', '--sigma', '1', '--n0', '5', '--n', '400', '--points', '6', '--shard-size', '2'], backend, env);
+      const enqueue = owned(cli(['certify', reference, '--queue', secure.url, '--store', 'redis', '--sigma', '1', '--n0', '5', '--n', '400', '--points', '6', '--shard-size', '2'], backend, env));
       await enqueue.waitFor(/\[queue\] 0\/3 jobs done, 0 active, 3 waiting/);
       await secure.restart();
-      const w = cli(['worker', '--redis', secure.url, '--store', 'redis', '--work', join(tmp, 'scratch-tls'), '--name', 'after-restart'], backend, env);
-      workers.push(w);
+      const w = owned(cli(['worker', '--redis', secure.url, '--store', 'redis', '--work', join(tmp, 'scratch-tls'), '--name', 'after-restart'], backend, env));
       const { code } = await enqueue.exited;
       expect(code, enqueue.output()).toBe(0);
       expect(w.output()).toMatch(/queue: rediss:\/\/localhost:\d+[^\n]*\n(.*\n)*.*done in/);
