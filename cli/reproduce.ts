@@ -61,7 +61,7 @@ export const reproduceCommand: Command = {
         process.stderr.write(`== ${n}: ${e.title} (scale ${scale})\n`);
         if (pool) {
           const plans = experimentPlans(n, { scale, ...(seeds ? { seeds } : {}), ...(only ? { only } : {}) });
-          if (plans === null) process.stderr.write(`[queue] ${n} is not made of plans: it runs here\n`);
+          if (plans === null) process.stderr.write(`[queue] ${n} has no list of plans for the pool: it runs here\n`);
           else {
             process.stderr.write(`[queue] ${plans.length} plan(s) to ${pool.target.shown}; store: ${pool.store.description}\n`);
             const report = await runPlansOnQueue(plans, { redis: pool.target, store: pool.store, runsDir: runsDir!, ...(pool.shardSize ? { shardSize: pool.shardSize } : {}), log: (l) => process.stderr.write(l + '\n') });

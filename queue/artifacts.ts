@@ -17,11 +17,30 @@ export function planJsonText(plan: PlanData): string {
   return JSON.stringify(plan, null, 2) + '\n';
 }
 
-/** Paths (inside the run directory) of what training a plan through fine-tuning leaves: the inputs of its certification. */
+/**
+ * Paths (inside the run directory) of what training a plan through fine-tuning can leave: the pre-training
+ * checkpoint and metrics (none for the raw-pixels control) and one classifier per task and label budget,
+ * named as run-plan names them. Certification reads the first of each task.
+ */
 export function trainedArtifacts(plan: PlanData): string[] {
   const p = runPaths('');
-  const tasks = plan.spec.finetune?.tasks ?? [];
-  return [p.checkpoint, p.metrics, ...tasks.map((t) => p.classifier(t))];
+  const ft = plan.spec.finetune;
+  const budgets: readonly (number | null)[] = ft?.labelsPerClass ?? [null];
+  const classifiers = (ft?.tasks ?? []).flatMap((t) => budgets.map((b) => p.classifier(b === null ? t : `${t}@${b}`)));
+  return [p.checkpoint, p.metrics, ...classifiers];
+}
+
+/** The store's note that a stage job finished: written after its files, it lists them. */
+export function stageMarkerPath(stage: string): string {
+  return `stages/${stage}.json`;
+}
+
+export interface StageMarker {
+  /** The files the stage left, in the store. */
+  readonly files: readonly string[];
+  readonly worker: string;
+  readonly backend: string;
+  readonly seconds: number;
 }
 
 /** The certify stage's own TSV of (task, sigma), inside the run directory. */

@@ -21,7 +21,7 @@ import type { CertifyStage, PlanData } from '../dsl/plan-types.js';
 import { formatCertifyTsv, parseCertifyTsv, type CertifiedPoint } from '../engine/certify/dataset.js';
 import { writeFileAtomic } from '../engine/store/atomic-file.js';
 import { acquireRunLock, runPaths } from '../engine/store/run-store.js';
-import { certifyTsvPath, planJsonText, pull, push, trainedArtifacts } from './artifacts.js';
+import { certifyTsvPath, planJsonText, pull, push, stageMarkerPath, type StageMarker } from './artifacts.js';
 import type { RedisTarget } from './connection.js';
 import { QueueError } from './errors.js';
 import { describeJob, jobId, shardConfig, trainingStage, type CertifyShardJob, type QueueJob, type StageJob } from './jobs.js';
@@ -96,16 +96,17 @@ export async function runPlansOnQueue(plans: readonly PlanData[], o: EnqueueOpti
       const job: StageJob = { version: 1, kind: 'stage', plan: plan.hash, stage };
       const through = plan.stages.findIndex((s) => s.kind === stage);
       const units = plan.stages.slice(0, through + 1).reduce((sum, s) => sum + s.estimate.flops, 0);
-      await tracker.submit(job, units, stageOutputs(plan, stage), async () => {
+      await tracker.submit(job, units, [stageMarkerPath(stage)], async () => {
         for (const shard of shards) await tracker.submit(shard, (shard.to - shard.from) * (shard.n0 + shard.n) * passFlops, [shardPaths(shard).tsv]);
       });
     }
     await tracker.wait();
     for (const plan of todo) {
       const runDir = join(o.runsDir, plan.hash);
-      const missing = await pull(o.store, plan.hash, runDir, ['plan.json', ...trainedArtifacts(plan)]);
-      const lacking = missing.filter((m) => m !== runPaths('').metrics);
-      if (lacking.length) throw new QueueError(`${o.store.description} lacks ${lacking.join(', ')} of plan ${plan.hash} although its jobs finished; run the command again`);
+      const marker = await o.store.get(plan.hash, stageMarkerPath(trainingStage(plan)));
+      const files = marker === null ? [] : (JSON.parse(marker.toString('utf8')) as StageMarker).files;
+      const missing = await pull(o.store, plan.hash, runDir, ['plan.json', ...files]);
+      if (marker === null || missing.length) throw new QueueError(`${o.store.description} lacks ${marker === null ? stageMarkerPath(trainingStage(plan)) : missing.join(', ')} of plan ${plan.hash} although its jobs finished; run the command again`);
       const cs = plan.stages.find((s): s is CertifyStage => s.kind === 'certify');
       for (const sigma of cs?.sigmas ?? []) {
         const settings = { task: cs!.task, sigma, n0: cs!.n0, n: cs!.n, alpha: cs!.alpha, batchSize: cs!.batchSize, points: cs!.points };
@@ -149,16 +150,6 @@ async function publishPlan(store: ArtifactStore, plan: PlanData): Promise<void> 
   const text = planJsonText(plan);
   const held = await store.get(plan.hash, 'plan.json');
   if (held === null || held.toString('utf8') !== text) await store.put(plan.hash, [['plan.json', text]]);
-}
-
-/** Store paths whose presence means a stage job is done (written last by the worker). */
-function stageOutputs(plan: PlanData, stage: StageJob['stage']): string[] {
-  const p = runPaths('');
-  if (stage === 'pretrain') return [p.checkpoint];
-  const out = [p.checkpoint, ...(plan.spec.finetune?.tasks ?? []).map((t) => p.classifier(t))];
-  const cs = plan.stages.find((s): s is CertifyStage => s.kind === 'certify');
-  if (stage === 'certify' && cs) out.push(...cs.sigmas.map((s) => certifyTsvPath(cs.task, s)));
-  return out;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * The plans a reproducible experiment runs, by experiment name: what `robustlab reproduce <name> --queue`
  * hands to the worker pool. They come from the same functions the experiments call, so the pool trains
- * exactly the runs the experiment then reads back. Experiments that are not made of plans (the theory
- * simulations) have none and run on the enqueuing machine.
+ * exactly the runs the experiment then reads back. Experiments without such a list run on the enqueuing
+ * machine: the theory simulations (not made of plans) and task-robust-pilots (which builds its plans
+ * inside its run function; exporting them would let the pool take them too).
  */
 import type { PlanData } from '../dsl/plan-types.js';
 import { certifiedPlans } from '../experiments/certified.js';

@@ -22,7 +22,8 @@ const ARTIFACT = new RegExp(
   [
     String.raw`plan\.json`,
     String.raw`pretrain/(checkpoint\.bin|metrics\.csv)`,
-    String.raw`finetune/[a-z][a-z0-9-]*\.bin`,
+    String.raw`finetune/[a-z][a-z0-9-]*(@\d+)?\.bin`,
+    String.raw`stages/(pretrain|finetune|evaluate|certify)\.json`,
     String.raw`certify/[a-z][a-z0-9-]*-sigma-[0-9.e+-]+\.tsv`,
     String.raw`certify-shards/[a-z][a-z0-9-]*(-[a-z0-9]+-[0-9.e+-]+)+/\d+-\d+\.(tsv|json)`,
   ]

@@ -29,7 +29,7 @@ import type { ProgressEvent } from '../engine/progress.js';
 import { runPlan } from '../engine/run-plan.js';
 import { writeFileAtomic } from '../engine/store/atomic-file.js';
 import { acquireRunLock, runPaths } from '../engine/store/run-store.js';
-import { certifyTsvPath, planJsonText, pull, push, trainedArtifacts } from './artifacts.js';
+import { certifyTsvPath, planJsonText, pull, push, stageMarkerPath, trainedArtifacts, type StageMarker } from './artifacts.js';
 import { bullConnection, type RedisTarget } from './connection.js';
 import { checkJobAgainstPlan, describeJob, shardConfig, validateJob, type CertifyShardJob, type QueueJob, type StageJob } from './jobs.js';
 import { lockDurationMs, MAX_STALLED, QUEUE_NAME, QUEUE_PREFIX } from './queue.js';
@@ -95,7 +95,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         throw e;
       }
       say(`${describeJob(spec)}: started (attempt ${job.attemptsMade + 1})${waited}`);
-      const outcome = spec.kind === 'stage' ? await runStage(o, job, spec, plan) : await runShard(o, job, spec, plan, backend.name, classifiers, samples);
+      const outcome = spec.kind === 'stage' ? await runStage(o, job, spec, plan, backend.name) : await runShard(o, job, spec, plan, backend.name, classifiers, samples);
       const seconds = (performance.now() - t0) / 1000;
       say(outcome.reused ? 'already in the store, nothing to do' : `done in ${seconds.toFixed(1)} s${outcome.points !== null ? ` (${outcome.points} points, ${(outcome.points / seconds).toFixed(2)}/s)` : ''}`);
       return { worker: o.name, backend: backend.name, seconds, ...outcome };
@@ -181,7 +181,8 @@ function progressReporter(job: Job): (fraction: number, note: string) => void {
   };
 }
 
-async function runStage(o: WorkerOptions, job: Job, spec: StageJob, plan: PlanData): Promise<Omit<JobOutcome, 'worker' | 'backend' | 'seconds'>> {
+async function runStage(o: WorkerOptions, job: Job, spec: StageJob, plan: PlanData, backend: string): Promise<Omit<JobOutcome, 'worker' | 'backend' | 'seconds'>> {
+  const started = performance.now();
   const runDir = preparePlan(o.workDir, plan);
   await pull(o.store, plan.hash, runDir, trainedArtifacts(plan));
   const report = progressReporter(job);
@@ -195,7 +196,10 @@ async function runStage(o: WorkerOptions, job: Job, spec: StageJob, plan: PlanDa
   const outputs = trainedArtifacts(plan);
   const cs = plan.stages.find((s) => s.kind === 'certify');
   if (spec.stage === 'certify' && cs?.kind === 'certify') outputs.push(...cs.sigmas.map((s) => certifyTsvPath(cs.task, s)));
-  await push(o.store, plan.hash, runDir, outputs);
+  const files = outputs.filter((path) => existsSync(join(runDir, path)));
+  await push(o.store, plan.hash, runDir, files);
+  const marker: StageMarker = { files, worker: o.name, backend, seconds: (performance.now() - started) / 1000 };
+  await o.store.put(plan.hash, [[stageMarkerPath(spec.stage), JSON.stringify(marker, null, 2) + '\n']]);
   return { points: null, reused: false };
 }
 

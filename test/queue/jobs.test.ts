@@ -21,6 +21,8 @@ import { defaultShardSize } from '../../queue/enqueue.js';
 import { experimentPlans } from '../../queue/experiment-plans.js';
 import { checkJobAgainstPlan, jobId, shardConfig, trainingStage, validateJob } from '../../queue/jobs.js';
 import { PathStore } from '../../queue/store.js';
+import { certifiedPlans } from '../../experiments/certified.js';
+import { TASK_ROBUST_CV, taskRobustPlans } from '../../experiments/task-robust.js';
 import { shardPaths } from '../../queue/worker.js';
 
 const certifying = pretrain({ dataset: 'fashionMnist', steps: 5, batchSize: 4, width: 4, depth: 1 })
@@ -94,8 +96,9 @@ describe('jobs are data, checked like a Spec', () => {
   });
 
   it("reproduce --queue hands the pool the experiment's own plans (none for the theory simulations)", () => {
-    expect(experimentPlans('certified', { scale: 'smoke' })!.map((p) => p.hash)).toHaveLength(9);
-    expect(experimentPlans('task-robust-cv', { scale: 'smoke', only: ['average'] })!).toHaveLength(1);
+    expect(experimentPlans('certified', { scale: 'smoke' })!.map((p) => p.hash)).toEqual(certifiedPlans('smoke').map((p) => p.plan.hash));
+    const arm = TASK_ROBUST_CV.scales.smoke.seeds[0]!;
+    expect(experimentPlans('task-robust-cv', { scale: 'smoke', seeds: [arm] })!.map((p) => p.hash)).toEqual(taskRobustPlans(TASK_ROBUST_CV, 'smoke', [arm]).map((p) => p.plan.hash));
     expect(experimentPlans('convex-convergence', { scale: 'smoke' })).toBeNull();
   });
 });
@@ -112,6 +115,8 @@ describe('the store holds run files only', () => {
     expect(await store.has(h, 'plan.json')).toBe(true);
     expect((await store.get(h, 'pretrain/checkpoint.bin'))).toBeNull();
     expect((await store.list(h, `certify-shards/${shardConfig(shard as never)}/`)).sort()).toEqual([paths.meta, paths.tsv].sort());
+    await store.put(h, [['finetune/fashion-tops@20.bin', 'x'], ['stages/evaluate.json', '{}'], ['pretrain/metrics.csv', 'step\n']]);
+    expect(await store.has(h, 'finetune/fashion-tops@20.bin')).toBe(true);
     expect(readdirSync(join(root, h), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
