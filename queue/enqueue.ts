@@ -345,7 +345,8 @@ class Tracker {
     const elapsed = this.firstWork === null ? 0 : (Date.now() - this.firstWork) / 1000;
     const rate = worked > 0 && elapsed > 0 ? worked / elapsed : 0;
     const eta = rate > 0 ? formatSeconds((total - doneUnits) / rate) : '?';
-    const activeHere = active.filter((j) => this.tracked.has(String(j.id))).length;
+    // A job whose result is in the store may still be finishing on its worker: it counts as done.
+    const activeHere = active.filter((j) => this.tracked.get(String(j.id))?.done === false).length;
     const reused = done.filter((t) => t.reused).length;
     return (
       `[queue] ${done.length}/${all.length} jobs done${reused ? ` (${reused} found in the store)` : ''}, ${activeHere} active, ` +

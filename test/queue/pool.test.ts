@@ -155,6 +155,8 @@ describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', { tim
     const shard: CertifyShardJob = { version: 1, kind: 'certify-shard', plan: plan.hash, task: 'fashion-tops', sigma: 0.25, n0: 10, n: 20_000, alpha: 0.001, batchSize: 1000, points: 4, from, to };
     const queue = openTestQueue();
     try {
+      // The enqueuing command is done once the shard is in the store; BullMQ records the job a moment later.
+      await waitForState(queue, jobId(shard), 'completed');
       const job = (await queue.getJob(jobId(shard)))!;
       expect(job.returnvalue.worker).toBe('kill-b'); // the retry ran on the other worker...
       expect(job.stalledCounter + job.attemptsStarted).toBeGreaterThanOrEqual(2); // ...after BullMQ found the job stalled
