@@ -18,7 +18,7 @@ const usage = `robustlab worker [--redis URL] [--store DIR|redis] [--work DIR] [
   --redis        the queue (default $REDIS_URL, else redis://127.0.0.1:6379); put a password in REDIS_URL, not here
   --store        where plans, checkpoints and certified shards travel: a folder every worker and the
                  enqueuing command reach (default: the runs directory), or 'redis' (the queue's Redis, small models)
-  --work         this worker's scratch runs directory (default <tmp>/robustlab-worker)
+  --work         this worker's scratch runs directory (default <tmp>/robustlab-worker-<uid>)
   --concurrency  worker processes on this machine (default 1); each gets cores/N TensorFlow threads
                  unless TF_NUM_INTRAOP_THREADS is set
   --name         shown in logs and in 'robustlab queue status' (default <host>-<pid>)`;
@@ -85,7 +85,7 @@ export const workerCommand: Command = {
     worker = await startWorker({
       redis: target,
       store: openStore(flags.store as string | undefined, defaultRunsDir(), target),
-      workDir: (flags.work as string | undefined) ?? join(tmpdir(), 'robustlab-worker'),
+      workDir: (flags.work as string | undefined) ?? join(tmpdir(), `robustlab-worker-${process.getuid?.() ?? 'user'}`),
       name,
       log,
     });

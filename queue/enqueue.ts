@@ -24,7 +24,7 @@ import { acquireRunLock, runPaths } from '../engine/store/run-store.js';
 import { certifyTsvPath, planJsonText, pull, push, stageMarkerPath, type StageMarker } from './artifacts.js';
 import type { RedisTarget } from './connection.js';
 import { QueueError } from './errors.js';
-import { describeJob, jobId, shardConfig, trainingStage, type CertifyShardJob, type QueueJob, type StageJob } from './jobs.js';
+import { checkJobAgainstPlan, describeJob, jobId, shardConfig, trainingStage, validateJob, type CertifyShardJob, type QueueJob, type StageJob } from './jobs.js';
 import { jobOptions, openQueue } from './queue.js';
 import type { ArtifactStore } from './store.js';
 import { shardPaths, type JobOutcome } from './worker.js';
@@ -131,9 +131,11 @@ export async function certifyRunOnQueue(runDir: string, settings: ShardSettings,
   for (const path of inputs) {
     if (!existsSync(join(runDir, path))) throw new QueueError(`run ${plan.hash} has no ${path} yet; run the plan (at least through finetune) first`);
   }
+  const jobs = shardJobs(plan.hash, settings, o.shardSize);
+  // The workers will check every job the same way: a mistake in the settings is a one-line error here, before anything is enqueued.
+  for (const job of jobs) checkJobAgainstPlan(validateJob(job), plan);
   await publishPlan(o.store, plan);
   await push(o.store, plan.hash, runDir, inputs);
-  const jobs = shardJobs(plan.hash, settings, o.shardSize);
   const tracker = new Tracker(openQueue(o.redis), o);
   try {
     for (const job of jobs) await tracker.submit(job, (job.to - job.from) * (job.n0 + job.n), [shardPaths(job).tsv]);

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { certifyCommand } from '../../cli/certify.js';
+import { isUserError } from '../../cli/command.js';
 import type { PlanData } from '../../dsl/plan-types.js';
 import { initBackend } from '../../engine/backend/selection.js';
 import { certifyClassifier } from '../../engine/certify/stage.js';
@@ -201,6 +203,22 @@ describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', { tim
     } finally {
       await queue.close();
     }
+    // Settings no worker would accept are refused before anything is enqueued, with the same check.
+    const counts = await (async () => {
+      const q = openTestQueue();
+      try {
+        return await q.getJobCounts();
+      } finally {
+        await q.close();
+      }
+    })();
+    const refused = await certifyCommand.run([reference, '--queue', redis.url, '--store', store, '--sigma', '5']).then(() => null, (e: unknown) => e as Error);
+    expect(isUserError(refused)).toBe(true);
+    expect(refused!.message).toBe('job: sigma must be a number in (0, 4], got 5');
+    const q = openTestQueue();
+    expect(await q.getJobCounts()).toEqual(counts);
+    await q.close();
+
     // The enqueuing command uses another store than the worker: the worker never finds the trained classifier.
     const enqueue = owned(cli(['certify', reference, '--queue', redis.url, '--store', join(tmp, 'elsewhere'), '--sigma', '0.5', '--n0', '5', '--n', '40', '--points', '2', '--shard-size', '2'], backend));
     const { code } = await enqueue.exited;
