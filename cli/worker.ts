@@ -1,9 +1,14 @@
 /**
  * `robustlab worker`: a worker of the pool. Takes jobs from the queue's Redis until stopped, one at a
  * time, with a line per job. SIGTERM (or Ctrl-C) finishes the current job and then stops; a second one
- * returns the job to the queue at once. `--concurrency N` runs N worker processes here, each with its
- * share of the cores for TensorFlow (tfjs computes on one JavaScript thread per process, so processes are
- * what runs jobs side by side).
+ * returns the job to the queue at once. `--concurrency N` runs N worker processes here (tfjs computes on
+ * one JavaScript thread per process, so processes are what runs jobs side by side).
+ *
+ * Threads: TensorFlow's training numerics depend on its intra-op thread count (its inference does not:
+ * certified rows are the same whatever the threads). So by default every worker process keeps
+ * TensorFlow's default, as a local run on this machine does, and trains the same checkpoints; `--threads K`
+ * trades that for speed when several processes share the cores (checkpoints then equal a local run made
+ * with TF_NUM_INTRAOP_THREADS=K).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
@@ -14,13 +19,15 @@ import { openStore } from '../queue/store.js';
 import { startWorker, type RunningWorker } from '../queue/worker.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 
-const usage = `robustlab worker [--redis URL] [--store DIR|redis] [--work DIR] [--concurrency N] [--name NAME]
+const usage = `robustlab worker [--redis URL] [--store DIR|redis] [--work DIR] [--concurrency N] [--threads K] [--name NAME]
   --redis        the queue (default $REDIS_URL, else redis://127.0.0.1:6379); put a password in REDIS_URL, not here
   --store        where plans, checkpoints and certified shards travel: a folder every worker and the
                  enqueuing command reach (default: the runs directory), or 'redis' (the queue's Redis, small models)
   --work         this worker's scratch runs directory (default <tmp>/robustlab-worker-<uid>)
-  --concurrency  worker processes on this machine (default 1); each gets cores/N TensorFlow threads
-                 unless TF_NUM_INTRAOP_THREADS is set
+  --concurrency  worker processes on this machine (default 1)
+  --threads      TensorFlow threads per worker process (sets TF_NUM_INTRAOP_THREADS; default TensorFlow's
+                 own, as in a local run). Certification is the same whatever K; trained checkpoints equal
+                 those of runs made with the same K (e.g. --concurrency 2 --threads 1 on 2 cores)
   --name         shown in logs and in 'robustlab queue status' (default <host>-<pid>)`;
 
 const log = (line: string) => process.stderr.write(line + '\n');
@@ -30,10 +37,14 @@ export const workerCommand: Command = {
   summary: 'run jobs from the worker pool (BullMQ on Redis) until stopped: plan stages and certification shards',
   usage,
   async run(argv) {
-    const { flags, positionals } = parseFlags(argv, { redis: 'string', store: 'string', work: 'string', concurrency: 'number', name: 'string' });
+    const { flags, positionals } = parseFlags(argv, { redis: 'string', store: 'string', work: 'string', concurrency: 'number', threads: 'number', name: 'string' });
     if (positionals.length) throw new UsageError(`worker takes no positional arguments, got '${positionals[0]}'; usage: ${usage.split('\n')[0]}`);
     const concurrency = (flags.concurrency as number | undefined) ?? 1;
     if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) throw new UsageError(`--concurrency must be an integer from 1 to 64, got ${flags.concurrency}`);
+    const threads = flags.threads as number | undefined;
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 1024)) throw new UsageError(`--threads must be a positive integer, got ${flags.threads}`);
+    // Read by TensorFlow when the native backend loads (below, or in the forked workers): before any of it.
+    if (threads !== undefined) process.env['TF_NUM_INTRAOP_THREADS'] = String(threads);
     const target = resolveRedis(flags.redis as string | undefined, '--redis');
     const warning = exposureWarning(target);
     if (warning) log(warning);
@@ -99,18 +110,18 @@ function supervise(argv: readonly string[], n: number, name: string): Promise<nu
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--concurrency' || a === '--name') i++;
-    else if (!a.startsWith('--concurrency=') && !a.startsWith('--name=')) rest.push(a);
+    if (a === '--concurrency' || a === '--name' || a === '--threads') i++;
+    else if (!/^--(concurrency|name|threads)=/.test(a)) rest.push(a);
   }
-  const threads = process.env['TF_NUM_INTRAOP_THREADS'] ?? String(Math.max(1, Math.floor(availableParallelism() / n)));
-  log(`[worker ${name}] ${n} worker processes, ${threads} TensorFlow thread(s) each`);
+  const threads = process.env['TF_NUM_INTRAOP_THREADS'];
+  log(`[worker ${name}] ${n} worker processes, ${threads ? `${threads} TensorFlow thread(s)` : `TensorFlow's default threads (${availableParallelism()} cores)`} each`);
   const children: ChildProcess[] = [];
   let failed = 0;
   let stopping = false;
   return new Promise<number>((resolve) => {
     let running = n;
     for (let i = 1; i <= n; i++) {
-      const child = fork(process.argv[1]!, ['worker', ...rest, '--name', `${name}-${i}`], { env: { ...process.env, TF_NUM_INTRAOP_THREADS: threads }, stdio: 'inherit' });
+      const child = fork(process.argv[1]!, ['worker', ...rest, '--name', `${name}-${i}`], { env: process.env, stdio: 'inherit' });
       child.on('exit', (code, signal) => {
         // A worker stopped by our SIGTERM before it could handle signals had taken no job: a clean stop.
         if (code !== 0 && !(stopping && signal === 'SIGTERM')) {

@@ -5,6 +5,7 @@
  * writes only complete files, after the engine has finished them.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { PlanData } from '../dsl/plan-types.js';
 import { writeFileAtomic } from '../engine/store/atomic-file.js';
@@ -40,7 +41,15 @@ export interface StageMarker {
   readonly files: readonly string[];
   readonly worker: string;
   readonly backend: string;
+  /** TensorFlow's intra-op threads on the worker: training numerics depend on them (inference does not). */
+  readonly threads: number;
   readonly seconds: number;
+}
+
+/** The intra-op threads TensorFlow uses in this process: TF_NUM_INTRAOP_THREADS, else (its default) one per core. */
+export function tensorflowThreads(): number {
+  const set = Number(process.env['TF_NUM_INTRAOP_THREADS']);
+  return Number.isInteger(set) && set > 0 ? set : availableParallelism();
 }
 
 /** The certify stage's own TSV of (task, sigma), inside the run directory. */

@@ -21,7 +21,7 @@ import type { CertifyStage, PlanData } from '../dsl/plan-types.js';
 import { formatCertifyTsv, parseCertifyTsv, type CertifiedPoint } from '../engine/certify/dataset.js';
 import { writeFileAtomic } from '../engine/store/atomic-file.js';
 import { acquireRunLock, runPaths } from '../engine/store/run-store.js';
-import { certifyTsvPath, planJsonText, pull, push, stageMarkerPath, type StageMarker } from './artifacts.js';
+import { certifyTsvPath, planJsonText, pull, push, stageMarkerPath, tensorflowThreads, type StageMarker } from './artifacts.js';
 import type { RedisTarget } from './connection.js';
 import { QueueError } from './errors.js';
 import { checkJobAgainstPlan, describeJob, jobId, shardConfig, trainingStage, validateJob, type CertifyShardJob, type QueueJob, type StageJob } from './jobs.js';
@@ -103,10 +103,16 @@ export async function runPlansOnQueue(plans: readonly PlanData[], o: EnqueueOpti
     await tracker.wait();
     for (const plan of todo) {
       const runDir = join(o.runsDir, plan.hash);
-      const marker = await o.store.get(plan.hash, stageMarkerPath(trainingStage(plan)));
-      const files = marker === null ? [] : (JSON.parse(marker.toString('utf8')) as StageMarker).files;
-      const missing = await pull(o.store, plan.hash, runDir, ['plan.json', ...files]);
+      const bytes = await o.store.get(plan.hash, stageMarkerPath(trainingStage(plan)));
+      const marker = bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as StageMarker);
+      const missing = await pull(o.store, plan.hash, runDir, ['plan.json', ...(marker?.files ?? [])]);
       if (marker === null || missing.length) throw new QueueError(`${o.store.description} lacks ${marker === null ? stageMarkerPath(trainingStage(plan)) : missing.join(', ')} of plan ${plan.hash} although its jobs finished; run the command again`);
+      if (marker.threads !== tensorflowThreads()) {
+        o.log(
+          `[queue] note: plan ${plan.hash} was trained on ${marker.worker} with ${marker.threads} TensorFlow thread(s), a local run here uses ${tensorflowThreads()}; ` +
+            'training numerics depend on it, so its checkpoint may differ in the last bits from a local run (for identical ones, give workers and local runs the same TF_NUM_INTRAOP_THREADS)',
+        );
+      }
       const cs = plan.stages.find((s): s is CertifyStage => s.kind === 'certify');
       for (const sigma of cs?.sigmas ?? []) {
         const settings = { task: cs!.task, sigma, n0: cs!.n0, n: cs!.n, alpha: cs!.alpha, batchSize: cs!.batchSize, points: cs!.points };

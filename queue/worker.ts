@@ -29,7 +29,7 @@ import type { ProgressEvent } from '../engine/progress.js';
 import { runPlan } from '../engine/run-plan.js';
 import { writeFileAtomic } from '../engine/store/atomic-file.js';
 import { acquireRunLock, runPaths } from '../engine/store/run-store.js';
-import { certifyTsvPath, planJsonText, pull, push, stageMarkerPath, trainedArtifacts, type StageMarker } from './artifacts.js';
+import { certifyTsvPath, planJsonText, pull, push, stageMarkerPath, tensorflowThreads, trainedArtifacts, type StageMarker } from './artifacts.js';
 import { bullConnection, type RedisTarget } from './connection.js';
 import { checkJobAgainstPlan, describeJob, shardConfig, validateJob, type CertifyShardJob, type QueueJob, type StageJob } from './jobs.js';
 import { lockDurationMs, MAX_STALLED, QUEUE_NAME, QUEUE_PREFIX } from './queue.js';
@@ -198,7 +198,7 @@ async function runStage(o: WorkerOptions, job: Job, spec: StageJob, plan: PlanDa
   if (spec.stage === 'certify' && cs?.kind === 'certify') outputs.push(...cs.sigmas.map((s) => certifyTsvPath(cs.task, s)));
   const files = outputs.filter((path) => existsSync(join(runDir, path)));
   await push(o.store, plan.hash, runDir, files);
-  const marker: StageMarker = { files, worker: o.name, backend, seconds: (performance.now() - started) / 1000 };
+  const marker: StageMarker = { files, worker: o.name, backend, threads: tensorflowThreads(), seconds: (performance.now() - started) / 1000 };
   await o.store.put(plan.hash, [[stageMarkerPath(spec.stage), JSON.stringify(marker, null, 2) + '\n']]);
   return { points: null, reused: false };
 }

@@ -107,6 +107,7 @@ describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', { tim
     expect(report.jobs).toBe(1 + 6); // one stage job, then one shard per test point
     expect(lines.at(-1)).toMatch(/^\[queue\] 7\/7 jobs done, 0 active, 0 waiting; 100% of the work; ETA 0s$/);
     expect(lines.some((l) => /ETA \d+s$/.test(l) && !l.includes('100%'))).toBe(true);
+    expect(lines.filter((l) => l.includes('TensorFlow thread'))).toEqual([]); // trained with the threads a local run uses
 
     // The pool's training equals the local one, whichever worker ran it.
     const p = runPaths(join(store, plan.hash));
