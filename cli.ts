@@ -9,12 +9,14 @@ import { dataCommand } from './cli/data.js';
 import { doctorCommand } from './cli/doctor.js';
 import { kernelCommand } from './cli/kernel.js';
 import { planCommand } from './cli/plan.js';
+import { queueCommand } from './cli/queue.js';
 import { reproduceCommand } from './cli/reproduce.js';
 import { resultsCommand } from './cli/results.js';
 import { runCommand } from './cli/run.js';
 import { startCommand } from './cli/start.js';
+import { workerCommand } from './cli/worker.js';
 
-const COMMANDS: readonly Command[] = [startCommand, runCommand, planCommand, reproduceCommand, resultsCommand, certifyCommand, dataCommand, kernelCommand, doctorCommand];
+const COMMANDS: readonly Command[] = [startCommand, runCommand, planCommand, reproduceCommand, resultsCommand, certifyCommand, workerCommand, queueCommand, dataCommand, kernelCommand, doctorCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -11,9 +11,14 @@
  */
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../engine/project-root.js';
+import { defaultRunsDir } from '../engine/run-plan.js';
 import { EXPERIMENTS } from '../experiments/reproduce.js';
 import { closeFigureRenderer, collectProvenance, progressSink, writeReport, writeResultsIndex, writeResultsPage, writeResultsViews } from '../kernel/index.js';
+import { formatSeconds, runPlansOnQueue } from '../queue/enqueue.js';
+import { experimentPlans } from '../queue/experiment-plans.js';
+import { PathStore } from '../queue/store.js';
 import { parseFlags, UsageError, type Command } from './command.js';
+import { enqueueFlags, rejectPoolFlagsWithoutQueue } from './queue.js';
 
 /** Names that stand for several experiments. */
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
@@ -27,7 +32,12 @@ const usage = `robustlab reproduce <${[...Object.keys(EXPERIMENTS), ...Object.ke
   --out    results folder (default: results/ for a full run, results/smoke/ or results/custom/ otherwise)
   --runs   run directories (default <project>/runs; finished runs are reused, interrupted ones resume)
   --seeds  override the scale's seeds (a custom run: writes results/custom/)
-  --only   run only these methods / model variants (names as in the tables), comma-separated (a custom run)`;
+  --only   run only these methods / model variants (names as in the tables), comma-separated (a custom run)
+  --queue  train and certify on the worker pool at this Redis URL (see 'robustlab worker'), then write the
+           same results here; a password belongs in REDIS_URL
+  --store  with --queue: where plans and results travel, a folder every worker reaches (default: the runs
+           directory, which it then also is), or 'redis' (the queue's Redis; small models)
+  --shard-size  with --queue: test points per certification job (default: ~200,000 noisy passes per job)`;
 
 /**
  * Where a run's folders go, and what kind of run it is: only `full` without --only/--seeds is the
@@ -52,7 +62,8 @@ export const reproduceCommand: Command = {
   summary: 'run the paper experiments and analyses; full scale writes results/, smoke results/smoke/',
   usage,
   async run(argv) {
-    const { flags, positionals } = parseFlags(argv, { scale: 'string', out: 'string', runs: 'string', seeds: 'string', only: 'string' });
+    const { flags, positionals } = parseFlags(argv, { scale: 'string', out: 'string', runs: 'string', seeds: 'string', only: 'string', queue: 'string', store: 'string', 'shard-size': 'number' });
+    rejectPoolFlagsWithoutQueue(flags);
     if (positionals.length !== 1) throw new UsageError(`reproduce needs one experiment name, group or 'all'; usage: ${usage.split('\n')[0]}`);
     const scale = (flags.scale as string | undefined) ?? 'full';
     if (scale !== 'smoke' && scale !== 'full') throw new UsageError(`--scale must be smoke or full, got '${scale}'`);
@@ -69,13 +80,26 @@ export const reproduceCommand: Command = {
     const root = projectRoot();
     const { kind, out, published } = resultsDestination({ scale, root, ...(seeds ? { seeds } : {}), ...(only ? { only } : {}), ...(flags.out !== undefined ? { out: flags.out as string } : {}) });
     const options = { ...(seeds ? { seeds } : {}), ...(only ? { only } : {}) };
+    let runsDir = flags.runs as string | undefined;
+    const pool = flags.queue !== undefined ? await enqueueFlags(flags, runsDir ?? defaultRunsDir()) : null;
+    // With a folder store and no --runs, the store is where the run directories are assembled.
+    if (pool && runsDir === undefined) runsDir = pool.store instanceof PathStore ? pool.store.root : defaultRunsDir();
     try {
       for (const n of names) {
         const e = EXPERIMENTS[n]!;
         process.stderr.write(`== ${n}: ${e.title} (scale ${scale}${kind === 'custom' ? ', custom' : ''})\n`);
+        if (pool) {
+          const plans = experimentPlans(n, { scale, ...options });
+          if (plans === null) process.stderr.write(`[queue] ${n} has no list of plans for the pool: it runs here\n`);
+          else {
+            process.stderr.write(`[queue] ${plans.length} plan(s) to ${pool.target.shown}; store: ${pool.store.description}\n`);
+            const report = await runPlansOnQueue(plans, { redis: pool.target, store: pool.store, runsDir: runsDir!, ...(pool.shardSize ? { shardSize: pool.shardSize } : {}), log: (l) => process.stderr.write(l + '\n') });
+            process.stderr.write(`[queue] ${report.jobs} job(s) ran on the pool, ${report.reused} found done, in ${formatSeconds(report.seconds)}; assembling the results here\n`);
+          }
+        }
         const result = await e.run({
           scale,
-          ...(flags.runs !== undefined ? { runsDir: flags.runs as string } : {}),
+          ...(runsDir !== undefined ? { runsDir } : {}),
           ...options,
           onProgress: progressSink(),
           onRun: (label, i, total) => process.stderr.write(`-- run ${i + 1}/${total}: ${label}\n`),
@@ -92,6 +116,7 @@ export const reproduceCommand: Command = {
       }
     } finally {
       await closeFigureRenderer();
+      await pool?.store.close();
     }
     return 0;
   },

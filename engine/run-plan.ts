@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PlanData, RunOptions, RunResult } from '../dsl/plan-types.js';
+import type { PlanData, RunOptions, RunResult, StageKind } from '../dsl/plan-types.js';
 import { writeFileAtomic } from './store/atomic-file.js';
 import { initBackend, describeBackend } from './backend/selection.js';
 import { certifyClassifier } from './certify/stage.js';
@@ -28,6 +28,12 @@ export interface EngineRunOptions extends RunOptions {
   readonly onProgress?: ProgressSink;
   /** Stop pre-training after this step (kill-and-resume tests). */
   readonly stopAfterStep?: number;
+  /**
+   * Run the stages up to and including this one, then return what they produced without writing
+   * results.json (the worker pool trains a plan as one job and certifies it in shards). load-data and
+   * split-tasks run with pretrain; default: every stage.
+   */
+  readonly through?: StageKind;
 }
 
 function stage<K extends PlanData['stages'][number]['kind']>(plan: PlanData, kind: K): Extract<PlanData['stages'][number], { kind: K }> | undefined {
@@ -63,6 +69,12 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
   const lock = acquireRunLock(runDir);
   for (const path of removeStaleTempFiles(runDir)) log(`[run ${plan.hash}] removed ${path}, left by a process killed mid-write`);
   const progress = options.onProgress ?? (options.quiet || options.progress === false ? undefined : consoleProgress());
+  const last = options.through === undefined ? plan.stages.length - 1 : plan.stages.findIndex((s) => s.kind === options.through);
+  if (last < 0) throw new EngineError(`plan ${plan.hash} has no ${options.through} stage; it has ${plan.stages.map((s) => s.kind).join(', ')}`);
+  const reached = (kind: StageKind) => {
+    const i = plan.stages.findIndex((s) => s.kind === kind);
+    return i >= 0 && i <= last;
+  };
   const disposers: (() => void)[] = [];
   try {
     const pre = stage(plan, 'pretrain')!;
@@ -101,8 +113,8 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     let certified: RunResult['certify'] = null;
 
     // finetune + evaluate
-    const ft = stage(plan, 'finetune');
-    const ev = stage(plan, 'evaluate');
+    const ft = reached('finetune') ? stage(plan, 'finetune') : undefined;
+    const ev = reached('evaluate') ? stage(plan, 'evaluate') : undefined;
     const classifiers = new Map<string, Classifier>();
     if (ft) {
       const evalRows: { task: string; labelsPerClass: number | null; accuracy: number; examples: number }[] = [];
@@ -138,11 +150,11 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     }
 
     // certify
-    const cs = stage(plan, 'certify');
+    const cs = reached('certify') ? stage(plan, 'certify') : undefined;
     if (cs) {
       const classifier = classifiers.get(cs.task);
       if (!classifier) throw new Error(`certify: no classifier for ${cs.task}`);
-      certified = await certifyClassifier({ ...cs, seed: plan.seed }, classifier, paths.certifyTsv, progress, log);
+      certified = await certifyClassifier({ ...cs, seed: plan.seed, planHash: plan.hash }, classifier, paths.certifyTsv, progress, log);
     }
     for (const c of classifiers.values()) disposeClassifier(c, model);
     const done: RunResult = {
@@ -164,6 +176,10 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
       evaluate: evaluated,
       certify: certified,
     };
+    if (last < plan.stages.length - 1) {
+      log(`[run ${plan.hash}] ran through ${options.through} in ${done.seconds.toFixed(1)} s`);
+      return done;
+    }
     writeFileAtomic(paths.results, JSON.stringify(done, null, 2) + '\n');
     log(`[run ${plan.hash}] done in ${done.seconds.toFixed(1)} s: ${paths.results}`);
     return done;

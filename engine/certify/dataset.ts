@@ -2,11 +2,14 @@
  * CERTIFY over a test set, as Cohen et al.'s `certify.py`: one TSV row per point, written as soon as the
  * point is certified (so a long run can be watched with `tail -f`), and resumable after a kill.
  *
- * Resumption is exact: point i's noise depends only on (seed, i) (deriveSeed), so a row computed after a
- * restart equals the row an uninterrupted run would have written (all columns but `seconds`) — given the
- * same options and backend (batchSize included). The file records no options: one TSV per configuration.
+ * Point i's noise at sigma is seeded by (plan hash, sigma, i) alone (pointSeed), so any range of points
+ * can be certified anywhere, in any order, by any process: a row computed after a restart, or on another
+ * machine of a worker pool, equals the row an uninterrupted local run writes (all columns but `seconds`),
+ * given the same options and backend (batchSize included). The file records no options: one TSV per
+ * configuration (a resumed file whose rows were drawn with another n is refused).
  */
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { ABSTAIN, certify, type BaseClassifier } from './smoothing.js';
 import { deriveSeed } from '../backend/device-random.js';
@@ -24,6 +27,10 @@ export interface CertifiedPoint {
   readonly correct: boolean;
   /** Wall-clock seconds spent certifying this point. */
   readonly seconds: number;
+  /** Count of the predicted class among the n estimation draws (for an abstention: of the class the n0 selection draws chose). */
+  readonly nA: number;
+  /** Estimation draws. */
+  readonly n: number;
 }
 
 export interface CertifyDatasetOptions {
@@ -41,16 +48,34 @@ export interface CertifyDatasetOptions {
   readonly alpha: number;
   readonly batchSize: number;
   readonly numClasses: number;
-  /** The experiment's seed; point i uses deriveSeed(seed, i). */
-  readonly seed: number;
+  /** Names the noise: point i draws from pointSeed(planHash, sigma, i). The engine passes the plan's hash; any string works. */
+  readonly planHash: string;
   /** The TSV to write (and resume from). */
   readonly tsvPath: string;
   /** Called after each point (resumed points included), e.g. for a progress line. */
   readonly onPoint?: (row: CertifiedPoint, done: number, total: number) => void;
+  /** certifyDatasetAsync stops before the next point once this is aborted (rows written so far are kept). */
+  readonly signal?: AbortSignal;
 }
 
-/** The TSV header, Cohen's columns plus the point's label-correctness: `index label prediction radius correct seconds`. */
-export const CERTIFY_TSV_HEADER = 'index\tlabel\tprediction\tradius\tcorrect\tseconds';
+/**
+ * The TSV header: Cohen's columns (`idx label predict radius correct time`, named as below) and then
+ * `nA` (the count behind the radius) and `n` (the estimation draws it was counted among).
+ */
+export const CERTIFY_TSV_HEADER = 'index\tlabel\tprediction\tradius\tcorrect\tseconds\tnA\tn';
+
+/** The header before `nA` and `n` were added (and before noise was seeded by plan hash and sigma). */
+const OLD_TSV_HEADER = 'index\tlabel\tprediction\tradius\tcorrect\tseconds';
+
+/**
+ * The seed of point `index`'s noise at `sigma` in the run named `planHash`: a function of these three alone,
+ * so a point gets the same draws wherever, whenever and in whatever company it is certified.
+ */
+export function pointSeed(planHash: string, sigma: number, index: number): number {
+  const h = createHash('sha256').update(planHash, 'utf8').digest();
+  const bits = new DataView(new Float64Array([sigma === 0 ? 0 : sigma]).buffer);
+  return deriveSeed(h.readUInt32LE(0), h.readUInt32LE(4), bits.getUint32(0, true), bits.getUint32(4, true), index);
+}
 
 /**
  * Certifies every point of `indices`, appending one fsync'ed row per point to `tsvPath`. Rows already in
@@ -58,26 +83,66 @@ export const CERTIFY_TSV_HEADER = 'index\tlabel\tprediction\tradius\tcorrect\tse
  * skipped. Returns the rows of `indices`, in that order.
  */
 export function certifyDataset(options: CertifyDatasetOptions): CertifiedPoint[] {
-  const { f, inputs, inputShape, labels, indices, tsvPath, onPoint } = options;
+  const run = startCertification(options);
+  try {
+    while (run.next());
+  } finally {
+    run.close();
+  }
+  return run.rows;
+}
+
+/**
+ * certifyDataset that returns to the event loop after each point, so that a process certifying for hours
+ * stays responsive (a worker of the pool keeps renewing its job's lock, a signal handler runs), and that
+ * stops before the next point once `options.signal` is aborted (throwing its reason).
+ */
+export async function certifyDatasetAsync(options: CertifyDatasetOptions): Promise<CertifiedPoint[]> {
+  const run = startCertification(options);
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      if (!run.next()) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    run.close();
+  }
+  return run.rows;
+}
+
+/** One certification in progress: `next()` certifies (or reads back) the next point, false when all are done. */
+function startCertification(options: CertifyDatasetOptions): { next(): boolean; close(): void; rows: CertifiedPoint[] } {
+  const { f, inputs, inputShape, labels, indices, tsvPath, onPoint, planHash, sigma } = options;
   const pointSize = inputShape.reduce((a, b) => a * b, 1);
   const numPoints = inputs.length / pointSize;
   if (!Number.isInteger(numPoints)) throw new EngineError(`inputs hold ${inputs.length} values, not a whole number of points of shape [${inputShape.join(', ')}]`);
   for (const i of indices) {
     if (!(Number.isInteger(i) && i >= 0 && i < numPoints && i < labels.length)) throw new EngineError(`point index ${i} is outside the data set (${Math.min(numPoints, labels.length)} points)`);
   }
-  const { done, hasHeader } = resumeTsv(tsvPath);
+  const { done, hasHeader } = resumeTsv(tsvPath, options.n);
   const fd = openSync(tsvPath, 'a');
   const rows: CertifiedPoint[] = [];
+  let k = 0;
   try {
     if (!hasHeader) appendLine(fd, CERTIFY_TSV_HEADER);
-    for (const index of indices) {
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return {
+    rows,
+    close: () => closeSync(fd),
+    next: () => {
+      if (k >= indices.length) return false;
+      const index = indices[k++]!;
       let row = done.get(index);
       if (!row) {
         const start = performance.now();
         const x = tf.tensor(inputs.subarray(index * pointSize, (index + 1) * pointSize), inputShape.slice(), 'float32');
         const certificate = (() => {
           try {
-            return certify(f, x, { ...options, seed: deriveSeed(options.seed, index) });
+            return certify(f, x, { ...options, seed: pointSeed(planHash, sigma, index) });
           } finally {
             x.dispose();
           }
@@ -90,17 +155,17 @@ export function certifyDataset(options: CertifyDatasetOptions): CertifiedPoint[]
           radius: certificate.radius,
           correct: certificate.prediction !== ABSTAIN && certificate.prediction === label,
           seconds: (performance.now() - start) / 1000,
+          nA: certificate.nA,
+          n: options.n,
         };
         appendLine(fd, formatRow(row));
         done.set(index, row);
       }
       rows.push(row);
       onPoint?.(row, rows.length, indices.length);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return rows;
+      return true;
+    },
+  };
 }
 
 /** Certified accuracy at each radius r: the fraction of rows certified with the true label and radius >= r. */
@@ -115,9 +180,38 @@ export function abstainRate(rows: readonly CertifiedPoint[]): number {
   return rows.filter((row) => row.prediction === ABSTAIN).length / rows.length;
 }
 
+/** The TSV text of `rows`: the header, then one line per row, in the given order. */
+export function formatCertifyTsv(rows: readonly CertifiedPoint[]): string {
+  return [CERTIFY_TSV_HEADER, ...rows.map(formatRow)].join('\n') + '\n';
+}
+
+/** The complete rows of a certification TSV's text (a torn last line is left out); `where` names it in errors. */
+export function parseCertifyTsv(text: string, where: string): CertifiedPoint[] {
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  if (complete.length === 0) return [];
+  const lines = complete.split('\n').slice(0, -1);
+  if (lines[0] === OLD_TSV_HEADER) {
+    throw new EngineError(
+      `${where} was written by an older robustlab: it has no nA and n columns and its noise was seeded differently, so it cannot be read or resumed; move it away (or delete it) to certify these points again`,
+    );
+  }
+  if (lines[0] !== CERTIFY_TSV_HEADER) {
+    throw new EngineError(`${where} exists but is not a certification TSV (its first line is not '${CERTIFY_TSV_HEADER.replaceAll('\t', ' ')}'); delete it or choose another path`);
+  }
+  return lines.slice(1).map((line, k) => {
+    const cells = line.split('\t');
+    const values = cells.map(Number);
+    const [index, label, prediction, radius, correct, seconds, nA, n] = values;
+    if (cells.length !== 8 || values.some((v) => !Number.isFinite(v))) {
+      throw new EngineError(`${where} line ${k + 2} is not a certification row ('${line.slice(0, 80)}'); delete the file to start over`);
+    }
+    return { index: index!, label: label!, prediction: prediction!, radius: radius!, correct: correct === 1, seconds: seconds!, nA: nA!, n: n! };
+  });
+}
+
 /** Radii are written with full precision (shortest round-trip form), so resumed rows read back exactly. */
 function formatRow(row: CertifiedPoint): string {
-  return [row.index, row.label, row.prediction, row.radius, row.correct ? 1 : 0, row.seconds.toFixed(4)].join('\t');
+  return [row.index, row.label, row.prediction, row.radius, row.correct ? 1 : 0, row.seconds.toFixed(4), row.nA, row.n].join('\t');
 }
 
 function appendLine(fd: number, line: string): void {
@@ -127,26 +221,19 @@ function appendLine(fd: number, line: string): void {
 
 /**
  * Reads the complete rows of an existing TSV and cuts off a torn last line (no trailing newline), so
- * appending continues on a clean line. A missing or empty file yields no rows.
+ * appending continues on a clean line. A missing or empty file yields no rows; rows drawn with another
+ * n (another configuration's file) are refused.
  */
-function resumeTsv(path: string): { done: Map<number, CertifiedPoint>; hasHeader: boolean } {
+function resumeTsv(path: string, n: number): { done: Map<number, CertifiedPoint>; hasHeader: boolean } {
   const rows = new Map<number, CertifiedPoint>();
   if (!existsSync(path)) return { done: rows, hasHeader: false };
   const text = readFileSync(path, 'utf8');
   const complete = text.slice(0, text.lastIndexOf('\n') + 1);
   if (complete.length !== text.length) truncateSync(path, Buffer.byteLength(complete, 'utf8'));
   if (complete.length === 0) return { done: rows, hasHeader: false };
-  const lines = complete.split('\n').slice(0, -1);
-  if (lines[0] !== CERTIFY_TSV_HEADER) {
-    throw new EngineError(`${path} exists but is not a certification TSV (its first line is not '${CERTIFY_TSV_HEADER.replaceAll('\t', ' ')}'); delete it or choose another path`);
-  }
-  for (const [k, line] of lines.slice(1).entries()) {
-    const cells = line.split('\t');
-    const [index, label, prediction, radius, correct, seconds] = cells.map(Number);
-    if (cells.length !== 6 || [index, label, prediction, radius, correct, seconds].some((v) => !Number.isFinite(v))) {
-      throw new EngineError(`${path} line ${k + 2} is not a certification row ('${line.slice(0, 80)}'); delete the file to start over`);
-    }
-    rows.set(index!, { index: index!, label: label!, prediction: prediction!, radius: radius!, correct: correct === 1, seconds: seconds! });
+  for (const row of parseCertifyTsv(complete, path)) {
+    if (row.n !== n) throw new EngineError(`${path} holds rows certified with n = ${row.n}, not ${n}: one TSV per configuration; choose another path or delete it`);
+    rows.set(row.index, row);
   }
   return { done: rows, hasHeader: true };
 }

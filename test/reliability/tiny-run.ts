@@ -29,9 +29,9 @@ export function resultFacts(runDir: string) {
   };
 }
 
-/** Certification rows without the `seconds` column. */
+/** Certification rows without the `seconds` column (the sixth; `nA` and `n` follow it). */
 export function tsvFacts(path: string): string[] {
-  return readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => l.split('\t').slice(0, 5).join('\t'));
+  return readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => l.split('\t').filter((_, i) => i !== 5).join('\t'));
 }
 
 /** Files a killed run may leave behind that a complete store must not: temp files, torn results. */

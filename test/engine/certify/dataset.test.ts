@@ -1,11 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../engine/backend/selection.js';
 import { ABSTAIN, type BaseClassifier } from '../../../engine/certify/smoothing.js';
-import { abstainRate, CERTIFY_TSV_HEADER, certifiedAccuracy, certifyDataset, type CertifiedPoint, type CertifyDatasetOptions } from '../../../engine/certify/dataset.js';
+import {
+  abstainRate,
+  CERTIFY_TSV_HEADER,
+  certifiedAccuracy,
+  certifyDataset,
+  certifyDatasetAsync,
+  parseCertifyTsv,
+  pointSeed,
+  type CertifiedPoint,
+  type CertifyDatasetOptions,
+} from '../../../engine/certify/dataset.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'robustlab-certify-'));
 beforeAll(async () => {
@@ -39,14 +49,14 @@ for (let i = 0; i < NUM; i++) {
 labels[11] = 0;
 
 function options(tsvPath: string, f: BaseClassifier, indices = [...Array(NUM).keys()]): CertifyDatasetOptions {
-  return { f, inputs, inputShape: [2], labels, indices, sigma: 0.5, n0: 50, n: 500, alpha: 0.01, batchSize: 250, numClasses: 2, seed: 2024, tsvPath };
+  return { f, inputs, inputShape: [2], labels, indices, sigma: 0.5, n0: 50, n: 500, alpha: 0.01, batchSize: 250, numClasses: 2, planHash: 'a1b2c3d4e5f60718', tsvPath };
 }
 
 const withoutSeconds = (rows: readonly CertifiedPoint[]) => rows.map(({ seconds: _s, ...rest }) => rest);
 const tsvWithoutSeconds = (text: string) =>
   text
     .split('\n')
-    .map((line) => line.split('\t').slice(0, 5).join('\t'))
+    .map((line) => line.split('\t').filter((_, i) => i !== 5).join('\t'))
     .join('\n');
 
 describe('certifyDataset', () => {
@@ -65,13 +75,51 @@ describe('certifyDataset', () => {
       expect(row.index).toBe(k);
       const trueDistance = Math.abs(-1 + 0.2 * k);
       if (row.prediction !== ABSTAIN) expect(row.radius).toBeLessThanOrEqual(trueDistance);
-      expect(lines[k + 1]!.split('\t').map(Number).slice(0, 5)).toEqual([row.index, row.label, row.prediction, row.radius, row.correct ? 1 : 0]);
+      const cells = lines[k + 1]!.split('\t').map(Number);
+      expect([...cells.slice(0, 5), ...cells.slice(6)]).toEqual([row.index, row.label, row.prediction, row.radius, row.correct ? 1 : 0, row.nA, 500]);
+      expect(row.n).toBe(500);
+      expect(row.nA).toBeGreaterThanOrEqual(0);
+      expect(row.nA).toBeLessThanOrEqual(500);
     }
     // The point on the line (index 5, a coin flip) abstains; the far ones are certified with their true class.
     expect(rows[5]!.prediction).toBe(ABSTAIN);
     expect(rows[0]).toMatchObject({ prediction: 0, correct: true });
     expect(rows[10]).toMatchObject({ prediction: 1, correct: true });
     expect(rows[11]).toMatchObject({ prediction: 1, label: 0, correct: false });
+    // nA is the count behind the radius: a point far from the line is certified with (nearly) all n draws.
+    expect(rows[0]!.nA).toBeGreaterThan(490);
+  });
+
+  it('seeds each point by (plan hash, sigma, index): any subset, in any order, gives the same rows', () => {
+    const whole = certifyDataset(options(join(dir, 'whole.tsv'), countingLinearClassifier().f));
+    const pieces = [[7, 3], [11, 0, 5], [1, 2, 4, 6, 8, 9, 10]].flatMap((part, k) => certifyDataset(options(join(dir, `piece-${k}.tsv`), countingLinearClassifier().f, part)));
+    expect(withoutSeconds(pieces.sort((a, b) => a.index - b.index))).toEqual(withoutSeconds(whole));
+    expect(pointSeed('a1b2c3d4e5f60718', 0.5, 3)).toBe(pointSeed('a1b2c3d4e5f60718', 0.5, 3));
+    const seeds = new Set([pointSeed('a1b2c3d4e5f60718', 0.5, 3), pointSeed('a1b2c3d4e5f60719', 0.5, 3), pointSeed('a1b2c3d4e5f60718', 0.25, 3), pointSeed('a1b2c3d4e5f60718', 0.5, 4)]);
+    expect(seeds.size).toBe(4);
+  });
+
+  it('certifyDatasetAsync writes the same rows, and stops before the next point once aborted', async () => {
+    const sync = certifyDataset(options(join(dir, 'sync.tsv'), countingLinearClassifier().f));
+    const path = join(dir, 'async.tsv');
+    const controller = new AbortController();
+    const stopped = certifyDatasetAsync({ ...options(path, countingLinearClassifier().f), signal: controller.signal, onPoint: (_r, done) => done === 4 && controller.abort(new Error('stop')) });
+    await expect(stopped).rejects.toThrow('stop');
+    expect(readFileSync(path, 'utf8').trimEnd().split('\n')).toHaveLength(1 + 4);
+    const { f, passes } = countingLinearClassifier();
+    expect(withoutSeconds(await certifyDatasetAsync(options(path, f)))).toEqual(withoutSeconds(sync));
+    expect(passes()).toBe((NUM - 4) * (50 + 500));
+  });
+
+  it('refuses to resume a TSV of an older robustlab (no nA and n columns) or of another n, saying what to do', () => {
+    const old = join(dir, 'old.tsv');
+    writeFileSync(old, 'index\tlabel\tprediction\tradius\tcorrect\tseconds\n0\t0\t0\t0.5\t1\t0.0100\n');
+    expect(() => certifyDataset(options(old, countingLinearClassifier().f))).toThrow(/old\.tsv was written by an older robustlab: it has no nA and n columns .*; move it away \(or delete it\)/);
+    const other = join(dir, 'other-n.tsv');
+    certifyDataset(options(other, countingLinearClassifier().f, [0, 1]));
+    expect(() => certifyDataset({ ...options(other, countingLinearClassifier().f), n: 400 })).toThrow(/holds rows certified with n = 500, not 400: one TSV per configuration/);
+    appendFileSync(other, '2\t0\t0\t0.5\t1\n');
+    expect(() => parseCertifyTsv(readFileSync(other, 'utf8'), 'other-n.tsv')).toThrow(/other-n\.tsv line 4 is not a certification row/);
   });
 
   it('resumes a killed run exactly: a TSV cut mid-line gives the same rows as an uninterrupted run, recomputing only the missing points', () => {
@@ -109,7 +157,7 @@ describe('certifyDataset', () => {
 });
 
 describe('certified accuracy and abstain rate', () => {
-  const row = (index: number, prediction: number, label: number, radius: number): CertifiedPoint => ({ index, label, prediction, radius, correct: prediction === label, seconds: 0 });
+  const row = (index: number, prediction: number, label: number, radius: number): CertifiedPoint => ({ index, label, prediction, radius, correct: prediction === label, seconds: 0, nA: 0, n: 1 });
   const rows = [row(0, 1, 1, 0.5), row(1, 2, 2, 1.0), row(2, 0, 3, 0.3), row(3, ABSTAIN, 1, 0)];
 
   it('counts a point at radius r when it is certified with its true label and radius >= r', () => {
