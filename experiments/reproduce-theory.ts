@@ -3,6 +3,6 @@ import type { ExperimentResult, Scale } from './experiment-result.js';
 import { convexConvergence } from './convex-convergence.js';
 import { sampleComplexity } from './sample-complexity.js';
 
-export function reproduceTheory(scale: Scale, seed = 1): ExperimentResult[] {
-  return [convexConvergence({ scale, seed }), sampleComplexity({ scale, seed })];
+export async function reproduceTheory(scale: Scale, seed = 1): Promise<ExperimentResult[]> {
+  return [convexConvergence({ scale, seed }), await sampleComplexity({ scale, seed })];
 }

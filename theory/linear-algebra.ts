@@ -215,3 +215,17 @@ export function orthonormalColumns(a: Float64Array, n: number, m: number): Float
   }
   return q;
 }
+
+/**
+ * The largest principal angle (radians, in [0, pi/2]) between the column spans of two d x r matrices with
+ * orthonormal columns: sin^2 of it is the largest eigenvalue of E^T E, E = (I - A A^T) B. Computed from the
+ * sines rather than arccos of the cosines, so an angle of 1e-6 rad is resolved, not rounded to 0.
+ */
+export function largestPrincipalAngle(a: Float64Array, b: Float64Array, d: number, r: number): number {
+  const coef = new Float64Array(r * r); // A^T B
+  for (let i = 0; i < d; i++) for (let p = 0; p < r; p++) for (let q = 0; q < r; q++) coef[p * r + q] += a[i * r + p]! * b[i * r + q]!;
+  const e = Float64Array.from(b); // B - A (A^T B)
+  for (let i = 0; i < d; i++) for (let q = 0; q < r; q++) for (let p = 0; p < r; p++) e[i * r + q]! -= a[i * r + p]! * coef[p * r + q]!;
+  const sin2 = symmetricEigen(gram(e, d, r), r).values[0]!;
+  return Math.asin(Math.sqrt(Math.min(Math.max(sin2, 0), 1)));
+}
