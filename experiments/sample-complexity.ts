@@ -53,7 +53,7 @@ export const PRETRAININGS = ['average', 'minimax'] as const;
 export type Pretraining = (typeof PRETRAININGS)[number];
 
 export function weightingOf(pretraining: Pretraining): Weighting {
-  return pretraining === 'average' ? { method: 'average', eta: 0, ema: 0 } : { method: 'softmax', eta: MINIMAX_ETA, ema: 0 };
+  return pretraining === 'average' ? { method: 'average', eta: 0, ema: 0, losses: 'raw' } : { method: 'softmax', eta: MINIMAX_ETA, ema: 0, losses: 'raw' };
 }
 
 /** How B was learned, as written in the tables. */

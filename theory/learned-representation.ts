@@ -118,6 +118,8 @@ export function representationUpstream(model: RepresentationModel, sample: Upstr
     k,
     taskNames: model.upstream.map((t) => t.name),
     taskSizes: model.upstream.map(() => sample.samplesPerTask),
+    // The loss of the zero predictor (the task's mean label square), what 'excess' losses would subtract.
+    references: Array.from(sample.labelMoments),
     draw: () => ({
       taskLosses: () =>
         tf.tidy(() => {

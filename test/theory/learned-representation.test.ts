@@ -11,8 +11,8 @@ import { angleToPopulation, averageRepresentation, linearRepresentationModel, mi
 import { gaussianSource } from '../../theory/random.js';
 
 const degrees = (x: number) => (x * 180) / Math.PI;
-const average = { method: 'average', eta: 0, ema: 0 } as const;
-const minimax = { method: 'softmax', eta: 50, ema: 0 } as const;
+const average = { method: 'average', eta: 0, ema: 0, losses: 'raw' } as const;
+const minimax = { method: 'softmax', eta: 50, ema: 0, losses: 'raw' } as const;
 const schedule = TRAINING;
 
 describe('largest principal angle', () => {
@@ -123,6 +123,6 @@ describe('representations learned by the engine pre-training loop', () => {
     const sample = drawUpstreamSample(model, 20, 1);
     await expect(learnRepresentation(model, sample, average, { steps: 0, lr: 0.01 }, 1)).rejects.toThrow(/steps must be an integer >= 1, got 0/);
     await expect(learnRepresentation(model, sample, average, { steps: 10, lr: -1 }, 1)).rejects.toThrow(/lr must be a finite number > 0, got -1/);
-    await expect(learnRepresentation(model, sample, { method: 'softmax', eta: NaN, ema: 0 }, schedule, 1)).rejects.toThrow(TheoryError);
+    await expect(learnRepresentation(model, sample, { method: 'softmax', eta: NaN, ema: 0, losses: 'raw' }, schedule, 1)).rejects.toThrow(TheoryError);
   });
 });
