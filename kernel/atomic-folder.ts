@@ -12,8 +12,9 @@
  * missing) finishes an interrupted swap from what is on disk: a ready folder wins, else the old one
  * comes back; unfinished `.new-` folders of dead processes are deleted.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { syncDir } from '../engine/store/atomic-file.js';
 
 type Stage = 'new' | 'ready' | 'old';
 
@@ -42,19 +43,6 @@ function alive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the renames are still atomic.
   }
 }
 

@@ -35,7 +35,8 @@ export function appendLineDurable(path: string, line: string): void {
   }
 }
 
-function syncDir(dir: string): void {
+/** fsync a directory so a rename in it is durable (a no-op where the filesystem refuses it). */
+export function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
     try {
