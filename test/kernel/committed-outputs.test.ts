@@ -15,12 +15,6 @@ import { staleResultsViews } from '../../kernel/results-views.js';
 
 const root = projectRoot();
 
-/**
- * Notebooks whose experiment is being redesigned: they get `loadOrRun` and their executed outputs
- * once their new full-scale results are committed (then remove them here; the last test insists).
- */
-const AWAITING_OUTPUTS = ['01-task-robust-cv.ipynb', '02-task-robust-nlp.ipynb', '03-certified-robustness.ipynb', '05-sample-complexity.ipynb'];
-
 interface Output {
   output_type: string;
   data?: Record<string, unknown>;
@@ -45,10 +39,10 @@ describe('the README and results/ views', () => {
 
 describe('committed notebooks', () => {
   it('are all found', () => {
-    expect(notebooks).toEqual(expect.arrayContaining(['00-hello.ipynb', '04-convex-convergence.ipynb', ...AWAITING_OUTPUTS]));
+    expect(notebooks).toEqual(expect.arrayContaining(['00-hello.ipynb', '01-task-robust-cv.ipynb', '02-task-robust-nlp.ipynb', '03-certified-robustness.ipynb', '04-convex-convergence.ipynb', '05-sample-complexity.ipynb']));
   });
 
-  it.each(notebooks.filter((f) => !AWAITING_OUTPUTS.includes(f)))('%s shows at least one figure and one table, from a complete run', (f) => {
+  it.each(notebooks)('%s shows at least one figure and one table, from a complete run', (f) => {
     const nb = JSON.parse(text(f)) as Notebook;
     const outs = outputs(f);
     const figures = outs.filter((o) => o.data?.['image/svg+xml'] !== undefined || o.data?.['image/png'] !== undefined);
@@ -60,7 +54,7 @@ describe('committed notebooks', () => {
     expect(code.map((c) => c.execution_count)).toEqual(code.map((_, i) => i + 1));
   });
 
-  it.each(notebooks.filter((f) => !AWAITING_OUTPUTS.includes(f)))('%s is saved normalised (no execution times, merged streams, sorted keys)', (f) => {
+  it.each(notebooks)('%s is saved normalised (no execution times, merged streams, sorted keys)', (f) => {
     expect(text(f)).toBe(normaliseNotebook(text(f)));
     expect(text(f)).not.toContain('"execution": {');
   });
@@ -84,9 +78,5 @@ describe('committed notebooks', () => {
     for (const o of outputs(f)) {
       for (const m of joined(o.data?.['text/html'] ?? '').matchAll(/<div id="robustlab-(.+)-([0-9a-f]{6})">/g)) expect(m[2]).toBe(figureUid(m[1]!));
     }
-  });
-
-  it.each(AWAITING_OUTPUTS)('%s is still awaiting its executed outputs (remove it from AWAITING_OUTPUTS once it has them)', (f) => {
-    expect(outputs(f)).toEqual([]);
   });
 });
