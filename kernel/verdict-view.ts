@@ -33,7 +33,10 @@ export function gateLine(g: Gate): string {
   return `${g.passed ? '✓' : '✗'} ${g.name}: ${formatValue(g.value)} (threshold ${formatValue(g.threshold)}) ${g.passed ? 'passed' : 'failed'}`;
 }
 
-/** Markdown bullet lines (no trailing newline): verdict, gates, comparisons. */
+/** Comparisons past this many are folded in the markdown (a <details> block). */
+const FOLD_AFTER = 8;
+
+/** Markdown: verdict and gates as bullets, comparisons as a table (then a newline, so what follows starts a new block). */
 export function verdictMarkdown(v: Verdict, indent = ''): string {
   const md = (s: string) => s.replaceAll('|', '\\|').replaceAll('*', '\\*').replaceAll('_', '\\_');
   const lines = [`${indent}- **Verdict:** ${md(v.verdict)} (seeds ${v.seeds.join(', ') || 'none'})`];
@@ -42,8 +45,19 @@ export function verdictMarkdown(v: Verdict, indent = ''): string {
     for (const g of v.gates) lines.push(`${indent}  - ${md(gateLine(g))}`);
   }
   if (v.comparisons.length > 0) {
-    lines.push(`${indent}- **Paired comparisons:**`);
-    for (const c of v.comparisons) lines.push(`${indent}  - ${md(comparisonLine(c))}`);
+    // One table; the test is named once when every comparison uses the same one; folded when long.
+    const tests = [...new Set(v.comparisons.map((c) => c.test))];
+    const table = [
+      `| method − baseline | metric | difference (points) | 95% CI | p | pairs${tests.length > 1 ? ' | test' : ''} |`,
+      `|---|---|--:|--:|--:|--:|${tests.length > 1 ? '---|' : ''}`,
+      ...v.comparisons.map(
+        (c) =>
+          `| ${md(c.method)} − ${md(c.baseline)} | ${md(c.metric)} | ${formatPoints(c.meanDiff)} | [${formatPoints(c.ci95[0])}, ${formatPoints(c.ci95[1])}] | ${formatP(c.p).replace(/^p (= )?/, '')} | ${c.n}${tests.length > 1 ? ` | ${md(c.test)}` : ''} |`,
+      ),
+    ];
+    const heading = `${v.comparisons.length} paired comparison${v.comparisons.length === 1 ? '' : 's'}${tests.length === 1 ? ` (${md(tests[0]!)})` : ''}`;
+    if (v.comparisons.length > FOLD_AFTER) lines.push('', '<details>', `<summary>${heading}</summary>`, '', ...table, '', '</details>', '');
+    else lines.push(`${indent}- **Paired comparisons:** ${heading}`, '', ...table, '');
   }
   return lines.join('\n');
 }
