@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   const url = `redis://127.0.0.1:${port}`;
   const target = resolveRedis(url, '--queue');
   try {
-    const plan: PlanData = certifiedPlans('smoke', ['clean + noise mixture (one model)'])[0]!.plan.toJSON();
+    const plan: PlanData = certifiedPlans('smoke', ['mixture pre-training, clean fine-tuning (one model)'])[0]!.plan.toJSON();
     const trained = join(tmp, 'trained');
     await runPlan(plan, { runsDir: trained, through: 'evaluate', quiet: true });
     const cs = plan.stages.find((s) => s.kind === 'certify')!;
