@@ -195,7 +195,8 @@ describe('generated views', () => {
     expect(section).toContain('- **Verdict:** no difference detected (CI [-0.4, 2.9] points) (seeds 0, 1, 2)');
     expect(section).toContain('  - ✓ pretraining-helps: 0.0812 (threshold 0.02) passed');
     expect(section).toContain('  - ✗ weights-moved: 0.004 (threshold 0.05) failed');
-    expect(section).toContain('  - minimax eta=50 − average, worst-task accuracy: +1.2 points (95% CI [−0.4, +2.9]), p = 0.063, Wilcoxon signed-rank (@stdlib/stats-wilcoxon), n = 5');
+    expect(section).toContain('- **Paired comparisons:** 1 paired comparison (Wilcoxon signed-rank (@stdlib/stats-wilcoxon))');
+    expect(section).toContain('| minimax eta=50 − average | worst-task accuracy | +1.2 | [−0.4, +2.9] | 0.063 | 5 |\n\n- **Measured:**');
     expect(section).toContain('- **Verdict:** none recorded (this result has no verdict.json); its [summary](results/theory-convex-convergence/summary.md) states the conclusion in prose.');
     expect(section).toMatch(/- \*\*Measured:\*\* full scale, written \d{4}-\d\d-\d\d \d\d:\d\d UTC on .* with tensorflow, commit [0-9a-f]{7}.*, 12\.5 s\./);
   });
