@@ -20,13 +20,17 @@ export function formatPoints(d: number): string {
   return `${d > 0 ? '+' : '−'}${s}`;
 }
 
-export function formatP(p: number): string {
+/** A p value alone: '< 0.001' or '0.063' (table cells). */
+export function formatPValue(p: number): string {
   if (!Number.isFinite(p)) return String(p);
-  return p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`;
+  return p < 0.001 ? '< 0.001' : p.toFixed(3);
 }
 
-export function comparisonLine(c: Comparison): string {
-  return `${c.method} − ${c.baseline}, ${c.metric}: ${formatPoints(c.meanDiff)} points (95% CI [${formatPoints(c.ci95[0])}, ${formatPoints(c.ci95[1])}]), ${formatP(c.p)}, ${c.test}, n = ${c.n}`;
+/** A p value in prose: 'p < 0.001' or 'p = 0.063'. */
+export function formatP(p: number): string {
+  if (!Number.isFinite(p)) return String(p);
+  const v = formatPValue(p);
+  return v.startsWith('<') ? `p ${v}` : `p = ${v}`;
 }
 
 export function gateLine(g: Gate): string {
@@ -52,7 +56,7 @@ export function verdictMarkdown(v: Verdict, indent = ''): string {
       `|---|---|--:|--:|--:|--:|${tests.length > 1 ? '---|' : ''}`,
       ...v.comparisons.map(
         (c) =>
-          `| ${md(c.method)} − ${md(c.baseline)} | ${md(c.metric)} | ${formatPoints(c.meanDiff)} | [${formatPoints(c.ci95[0])}, ${formatPoints(c.ci95[1])}] | ${formatP(c.p).replace(/^p (= )?/, '')} | ${c.n}${tests.length > 1 ? ` | ${md(c.test)}` : ''} |`,
+          `| ${md(c.method)} − ${md(c.baseline)} | ${md(c.metric)} | ${formatPoints(c.meanDiff)} | [${formatPoints(c.ci95[0])}, ${formatPoints(c.ci95[1])}] | ${formatPValue(c.p)} | ${c.n}${tests.length > 1 ? ` | ${md(c.test)}` : ''} |`,
       ),
     ];
     const heading = `${v.comparisons.length} paired comparison${v.comparisons.length === 1 ? '' : 's'}${tests.length === 1 ? ` (${md(tests[0]!)})` : ''}`;
