@@ -119,6 +119,12 @@ export interface CertifyOptions {
   readonly radii?: readonly number[];
   /** Test points certified, integer >= 1. */
   readonly points?: number;
+  /**
+   * Sequential CERTIFY (default false): draw the n estimation draws in looks (100, 200, 400, ..., n) and stop a
+   * point once more draws cannot change which of `radii` it is certified at; alpha is split over the looks, so
+   * the 1 - alpha guarantee holds. About 2x fewer noisy passes on the certified experiment.
+   */
+  readonly sequential?: boolean;
 }
 
 /** What a pipeline has so far: 'tasks' (from splitTasks or noise), 'classifier' (from finetune). */

@@ -45,6 +45,11 @@ export interface Bounds {
   readonly le?: number;
 }
 
+export function bool(call: string, what: string, value: unknown, hint?: string): boolean {
+  if (typeof value !== 'boolean') throw new DslError({ call, what, allowed: 'true or false', value, ...(hint ? { hint } : {}) });
+  return value;
+}
+
 export function real(call: string, what: string, value: unknown, b: Bounds, hint?: string): number {
   const ok =
     typeof value === 'number' &&

@@ -235,6 +235,7 @@ function certify(spec: Spec, cost: ModelCost, targetBatch: number, budget: numbe
   // Each pass holds the clean input, its noise and the noisy copies' activations.
   const peak = (b: number): number => 4 * params + b * (cost.inferenceActivationBytes + 2 * cost.inputBytes);
   const batchSize = fitBatch(Math.min(targetBatch, c.n), budget, peak);
+  // At most: sequential CERTIFY stops most points before n.
   const draws = c.points * c.sigmas.length * (c.n0 + c.n);
   const flops = draws * (cost.encoderForwardFlops + 2 * headParameters(cost, task) + cost.inputBytes / 4);
   return {
@@ -246,6 +247,7 @@ function certify(spec: Spec, cost: ModelCost, targetBatch: number, budget: numbe
     alpha: c.alpha,
     radii: c.radii,
     points: c.points,
+    ...(c.sequential ? { sequential: true as const } : {}),
     batchSize,
     noiseOnDevice: true,
     estimate: { flops, peakBytes: peak(batchSize) },

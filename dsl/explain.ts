@@ -43,7 +43,7 @@ function describe(s: Stage): string {
     case 'evaluate':
       return `${s.tasks.join(', ')}; ${s.maxExamples === null ? 'all' : s.maxExamples} examples, batch ${s.batchSize}`;
     case 'certify':
-      return `${s.task}; sigmas ${s.sigmas.join('/')}, n0 ${s.n0}, n ${s.n}, alpha ${s.alpha}, ${s.points} points, batch ${s.batchSize}, noise on device`;
+      return `${s.task}; sigmas ${s.sigmas.join('/')}, n0 ${s.n0}, n ${s.n}, alpha ${s.alpha}${s.sequential ? ' (sequential: stops early)' : ''}, ${s.points} points, batch ${s.batchSize}, noise on device`;
   }
 }
 

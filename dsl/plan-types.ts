@@ -153,6 +153,8 @@ export interface RunResult {
     readonly rows: readonly { readonly sigma: number; readonly radius: number; readonly certifiedAccuracy: number }[];
     /** Fraction of points that abstained, one per sigma. */
     readonly abstainRate: readonly number[];
+    /** Noisy forward passes (n0 + estimation draws, over all points), one per sigma; absent in runs before it was recorded. */
+    readonly passes?: readonly number[];
     readonly seconds: number;
     readonly points: number;
   } | null;

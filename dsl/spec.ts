@@ -119,6 +119,11 @@ export interface CertifySpec {
   readonly radii: readonly number[];
   /** Test points certified (the first `points` of a seeded permutation of the test split). */
   readonly points: number;
+  /**
+   * Sequential CERTIFY: estimation draws in looks, stopping once more cannot change which radius a point is
+   * certified at. Present only when asked for, so plans without it keep their hashes.
+   */
+  readonly sequential?: true;
 }
 
 /** A Spec with only its pre-training resolved: where the builder and fromJSON both start. */

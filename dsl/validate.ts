@@ -24,7 +24,7 @@ import {
   MODEL_MODALITY,
   PRETRAIN_DEFAULTS,
 } from './defaults.js';
-import { checkOptions, integer, oneOf, orDefault, quoteList, real, withArticle, closest } from './checks.js';
+import { bool, checkOptions, integer, oneOf, orDefault, quoteList, real, withArticle, closest } from './checks.js';
 import { DslError } from './errors.js';
 import type {
   CertifySpec,
@@ -204,7 +204,7 @@ export function resolveEvaluate(raw: unknown, spec: Spec): EvaluateSpec {
 export function resolveCertify(raw: unknown, spec: Spec): CertifySpec {
   requireClassifier('certify(options)', spec);
   requireImages('certify(options)', spec, 'randomized smoothing adds Gaussian noise to pixels');
-  const o = checkOptions('certify(options)', raw, ['sigmas', 'n0', 'n', 'alpha', 'radii', 'points']);
+  const o = checkOptions('certify(options)', raw, ['sigmas', 'n0', 'n', 'alpha', 'radii', 'points', 'sequential']);
   const n0 = integer('certify({ n0 })', 'n0', orDefault(o.n0, CERTIFY_DEFAULTS.n0), 1, 10_000_000, 'noisy draws that choose the top class');
   const n = integer('certify({ n })', 'n', orDefault(o.n, CERTIFY_DEFAULTS.n), 1, 10_000_000, 'noisy draws that bound its probability');
   if (n0 >= n) {
@@ -217,6 +217,7 @@ export function resolveCertify(raw: unknown, spec: Spec): CertifySpec {
     alpha: real('certify({ alpha })', 'alpha', orDefault(o.alpha, CERTIFY_DEFAULTS.alpha), { gt: 0, lt: 0.5 }, 'the guarantee fails with probability at most alpha, e.g. 0.001'),
     radii: radiusList(orDefault(o.radii, CERTIFY_DEFAULTS.radii)),
     points: integer('certify({ points })', 'points', orDefault(o.points, CERTIFY_DEFAULTS.points), 1, 1_000_000, 'test points certified'),
+    ...(bool('certify({ sequential })', 'sequential', orDefault(o.sequential, false), 'stop each point early once its certified radius is decided') ? { sequential: true as const } : {}),
   };
 }
 
@@ -288,7 +289,7 @@ function mixtureWeights(value: unknown, sigmaCount: number): readonly number[] {
   return [...(value as number[])];
 }
 
-function radiusList(value: unknown): readonly number[] {
+export function radiusList(value: unknown): readonly number[] {
   const call = 'certify({ radii })';
   if (!Array.isArray(value) || value.length === 0 || value.length > 1000) {
     throw new DslError({ call, what: 'radii', allowed: 'a non-empty array of numbers', value, hint: 'e.g. [0, 0.25, 0.5, 0.75, 1]' });

@@ -67,7 +67,12 @@ function ranges(points: number, size: number): [number, number][] {
 }
 
 /** Certification settings of a shard, without its range. */
-export type ShardSettings = Pick<CertifyShardJob, 'task' | 'sigma' | 'n0' | 'n' | 'alpha' | 'batchSize' | 'points'>;
+export type ShardSettings = Pick<CertifyShardJob, 'task' | 'sigma' | 'n0' | 'n' | 'alpha' | 'batchSize' | 'points' | 'sequential'>;
+
+/** The shard settings of a plan's certify stage at one sigma. */
+function stageShardSettings(cs: CertifyStage, sigma: number): ShardSettings {
+  return { task: cs.task, sigma, n0: cs.n0, n: cs.n, alpha: cs.alpha, batchSize: cs.batchSize, points: cs.points, ...(cs.sequential ? { sequential: cs.radii } : {}) };
+}
 
 function shardJobs(plan: string, s: ShardSettings, shardSize: number | undefined): CertifyShardJob[] {
   const info = DOWNSTREAM_TASKS[s.task];
@@ -91,7 +96,7 @@ export async function runPlansOnQueue(plans: readonly PlanData[], o: EnqueueOpti
       await publishPlan(o.store, plan);
       const stage = trainingStage(plan);
       const cs = plan.stages.find((s): s is CertifyStage => s.kind === 'certify');
-      const shards = cs ? cs.sigmas.flatMap((sigma) => shardJobs(plan.hash, { task: cs.task, sigma, n0: cs.n0, n: cs.n, alpha: cs.alpha, batchSize: cs.batchSize, points: cs.points }, o.shardSize)) : [];
+      const shards = cs ? cs.sigmas.flatMap((sigma) => shardJobs(plan.hash, stageShardSettings(cs, sigma), o.shardSize)) : [];
       const passFlops = cs ? cs.estimate.flops / Math.max(1, cs.sigmas.length * cs.points * (cs.n0 + cs.n)) : 0;
       const job: StageJob = { version: 1, kind: 'stage', plan: plan.hash, stage };
       const through = plan.stages.findIndex((s) => s.kind === stage);
@@ -115,8 +120,7 @@ export async function runPlansOnQueue(plans: readonly PlanData[], o: EnqueueOpti
       }
       const cs = plan.stages.find((s): s is CertifyStage => s.kind === 'certify');
       for (const sigma of cs?.sigmas ?? []) {
-        const settings = { task: cs!.task, sigma, n0: cs!.n0, n: cs!.n, alpha: cs!.alpha, batchSize: cs!.batchSize, points: cs!.points };
-        await assembleShards(o.store, shardJobs(plan.hash, settings, o.shardSize), runDir, join(runDir, certifyTsvPath(cs!.task, sigma)));
+        await assembleShards(o.store, shardJobs(plan.hash, stageShardSettings(cs!, sigma), o.shardSize), runDir, join(runDir, certifyTsvPath(cs!.task, sigma)));
       }
     }
     return tracker.report();

@@ -7,8 +7,9 @@
  *
  *   { version: 1, kind: 'stage', plan: '<16 hex>', stage: 'pretrain' | 'finetune' | 'evaluate' | 'certify' }
  *     run the plan up to and including that stage (finetune and evaluate run together, task by task)
- *   { version: 1, kind: 'certify-shard', plan, task, sigma, n0, n, alpha, batchSize, points, from, to }
- *     certify positions [from, to) of the plan's sample of `points` test points of `task` at `sigma`
+ *   { version: 1, kind: 'certify-shard', plan, task, sigma, n0, n, alpha, batchSize, points, from, to[, sequential] }
+ *     certify positions [from, to) of the plan's sample of `points` test points of `task` at `sigma`;
+ *     with `sequential` (the radii it decides at), by sequential CERTIFY
  *
  * A seed of a sweep is a plan of its own (the seed is part of what the hash names), so seeds, methods
  * and sigmas all become stage and shard jobs.
@@ -16,7 +17,7 @@
 import { DslError } from '../dsl/errors.js';
 import { integer, isPlainObject, oneOf, quoteList, real } from '../dsl/checks.js';
 import type { PlanData, StageKind } from '../dsl/plan-types.js';
-import { MAX_SIGMA, resolveCertify } from '../dsl/validate.js';
+import { MAX_SIGMA, radiusList, resolveCertify } from '../dsl/validate.js';
 
 export const JOB_VERSION = 1;
 
@@ -45,6 +46,8 @@ export interface CertifyShardJob {
   readonly points: number;
   readonly from: number;
   readonly to: number;
+  /** Sequential CERTIFY deciding at these radii; fixed-n CERTIFY when absent. */
+  readonly sequential?: readonly number[];
 }
 
 export type QueueJob = StageJob | CertifyShardJob;
@@ -53,6 +56,7 @@ const FIELDS: Readonly<Record<QueueJob['kind'], readonly string[]>> = {
   stage: ['version', 'kind', 'plan', 'stage'],
   'certify-shard': ['version', 'kind', 'plan', 'task', 'sigma', 'n0', 'n', 'alpha', 'batchSize', 'points', 'from', 'to'],
 };
+const OPTIONAL_FIELDS: Readonly<Record<QueueJob['kind'], readonly string[]>> = { stage: [], 'certify-shard': ['sequential'] };
 
 const CALL = 'job';
 const PLAN_HASH = /^[0-9a-f]{16}$/;
@@ -66,7 +70,8 @@ export function validateJob(raw: unknown): QueueJob {
   if (!isPlainObject(raw)) throw new DslError({ call: CALL, what: 'the job', allowed: 'a JSON object like { version: 1, kind: ... }', value: raw });
   const kind = oneOf<QueueJob['kind']>(CALL, 'kind', raw['kind'], ['stage', 'certify-shard']);
   for (const key of Object.keys(raw)) {
-    if (!FIELDS[kind].includes(key)) throw new DslError({ call: CALL, what: `the fields of a ${kind} job`, allowed: `among ${quoteList(FIELDS[kind])}`, value: key });
+    const known = [...FIELDS[kind], ...OPTIONAL_FIELDS[kind]];
+    if (!known.includes(key)) throw new DslError({ call: CALL, what: `the fields of a ${kind} job`, allowed: `among ${quoteList(known)}`, value: key });
   }
   for (const key of FIELDS[kind]) {
     if (raw[key] === undefined) throw new DslError({ call: CALL, problem: `a ${kind} job needs the field '${key}'` });
@@ -93,6 +98,7 @@ export function validateJob(raw: unknown): QueueJob {
     points,
     from,
     to,
+    ...(raw['sequential'] === undefined ? {} : { sequential: radiusList(raw['sequential']) }),
   };
 }
 
@@ -108,7 +114,7 @@ export function checkJobAgainstPlan(job: QueueJob, plan: PlanData): void {
   }
   const ft = plan.spec.finetune;
   if (!ft || !ft.tasks.includes(job.task)) throw new DslError({ call: CALL, what: 'task', allowed: `a task plan ${plan.hash} fine-tuned: ${quoteList(ft?.tasks ?? [])}`, value: job.task });
-  resolveCertify({ sigmas: [job.sigma], n0: job.n0, n: job.n, alpha: job.alpha, points: job.points }, plan.spec);
+  resolveCertify({ sigmas: [job.sigma], n0: job.n0, n: job.n, alpha: job.alpha, points: job.points, ...(job.sequential ? { radii: job.sequential, sequential: true } : {}) }, plan.spec);
 }
 
 /** The stage a plan is trained through before its certification is sharded (its last stage when it certifies nothing). */
@@ -123,8 +129,8 @@ export function trainingStage(plan: PlanData): StageJob['stage'] {
  * Names a shard's configuration the way `robustlab certify` names its TSVs. The sample's size is left
  * out on purpose: position p is the same point for any sample of more than p points.
  */
-export function shardConfig(job: Pick<CertifyShardJob, 'task' | 'sigma' | 'n0' | 'n' | 'alpha' | 'batchSize'>): string {
-  return `${job.task}-sigma-${job.sigma}-n0-${job.n0}-n-${job.n}-alpha-${job.alpha}-batch-${job.batchSize}`;
+export function shardConfig(job: Pick<CertifyShardJob, 'task' | 'sigma' | 'n0' | 'n' | 'alpha' | 'batchSize' | 'sequential'>): string {
+  return `${job.task}-sigma-${job.sigma}-n0-${job.n0}-n-${job.n}-alpha-${job.alpha}-batch-${job.batchSize}${job.sequential ? `-sequential-radii-${job.sequential.join('_')}` : ''}`;
 }
 
 /** A deterministic id: enqueuing the same work twice finds the job already there. */

@@ -233,7 +233,9 @@ async function runShard(
   const report = progressReporter(job);
   let rows;
   try {
-    rows = await certifyShard({ ...spec, planHash: plan.hash }, classifier, data, {
+    const { sequential, ...fixed } = spec;
+    const settings = { ...fixed, planHash: plan.hash, radii: sequential ?? [], ...(sequential ? { sequential: true as const } : {}) };
+    rows = await certifyShard(settings, classifier, data, {
       sigma: spec.sigma,
       from: spec.from,
       to: spec.to,

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { ABSTAIN, certify, type BaseClassifier } from './smoothing.js';
+import { certifySequential } from './sequential.js';
 import { deriveSeed } from '../backend/device-random.js';
 import { EngineError } from '../errors.js';
 
@@ -29,7 +30,7 @@ export interface CertifiedPoint {
   readonly seconds: number;
   /** Count of the predicted class among the n estimation draws (for an abstention: of the class the n0 selection draws chose). */
   readonly nA: number;
-  /** Estimation draws. */
+  /** Estimation draws (fewer than the configured n when sequential CERTIFY stopped early). */
   readonly n: number;
 }
 
@@ -56,6 +57,11 @@ export interface CertifyDatasetOptions {
   readonly onPoint?: (row: CertifiedPoint, done: number, total: number) => void;
   /** certifyDatasetAsync stops before the next point once this is aborted (rows written so far are kept). */
   readonly signal?: AbortSignal;
+  /**
+   * Sequential CERTIFY (certifySequential), stopping once more draws cannot change which of these radii a point
+   * is certified at; each row's `n` is then the draws it took (at most n). Fixed-n CERTIFY when absent.
+   */
+  readonly sequential?: { readonly radii: readonly number[] };
 }
 
 /**
@@ -120,7 +126,7 @@ function startCertification(options: CertifyDatasetOptions): { next(): boolean; 
   for (const i of indices) {
     if (!(Number.isInteger(i) && i >= 0 && i < numPoints && i < labels.length)) throw new EngineError(`point index ${i} is outside the data set (${Math.min(numPoints, labels.length)} points)`);
   }
-  const { done, hasHeader } = resumeTsv(tsvPath, options.n);
+  const { done, hasHeader } = resumeTsv(tsvPath, options.n, options.sequential !== undefined);
   const fd = openSync(tsvPath, 'a');
   const rows: CertifiedPoint[] = [];
   let k = 0;
@@ -142,7 +148,8 @@ function startCertification(options: CertifyDatasetOptions): { next(): boolean; 
         const x = tf.tensor(inputs.subarray(index * pointSize, (index + 1) * pointSize), inputShape.slice(), 'float32');
         const certificate = (() => {
           try {
-            return certify(f, x, { ...options, seed: pointSeed(planHash, sigma, index) });
+            const seeded = { ...options, seed: pointSeed(planHash, sigma, index) };
+            return options.sequential ? certifySequential(f, x, { ...seeded, radii: options.sequential.radii }) : certify(f, x, seeded);
           } finally {
             x.dispose();
           }
@@ -156,7 +163,7 @@ function startCertification(options: CertifyDatasetOptions): { next(): boolean; 
           correct: certificate.prediction !== ABSTAIN && certificate.prediction === label,
           seconds: (performance.now() - start) / 1000,
           nA: certificate.nA,
-          n: options.n,
+          n: certificate.n,
         };
         appendLine(fd, formatRow(row));
         done.set(index, row);
@@ -222,9 +229,9 @@ function appendLine(fd: number, line: string): void {
 /**
  * Reads the complete rows of an existing TSV and cuts off a torn last line (no trailing newline), so
  * appending continues on a clean line. A missing or empty file yields no rows; rows drawn with another
- * n (another configuration's file) are refused.
+ * n (another configuration's file) are refused: sequential rows may have taken fewer draws, never more.
  */
-function resumeTsv(path: string, n: number): { done: Map<number, CertifiedPoint>; hasHeader: boolean } {
+function resumeTsv(path: string, n: number, sequential: boolean): { done: Map<number, CertifiedPoint>; hasHeader: boolean } {
   const rows = new Map<number, CertifiedPoint>();
   if (!existsSync(path)) return { done: rows, hasHeader: false };
   const text = readFileSync(path, 'utf8');
@@ -232,7 +239,9 @@ function resumeTsv(path: string, n: number): { done: Map<number, CertifiedPoint>
   if (complete.length !== text.length) truncateSync(path, Buffer.byteLength(complete, 'utf8'));
   if (complete.length === 0) return { done: rows, hasHeader: false };
   for (const row of parseCertifyTsv(complete, path)) {
-    if (row.n !== n) throw new EngineError(`${path} holds rows certified with n = ${row.n}, not ${n}: one TSV per configuration; choose another path or delete it`);
+    if (sequential ? row.n > n : row.n !== n) {
+      throw new EngineError(`${path} holds rows certified with n = ${row.n}, not ${sequential ? `at most ${n}` : n}: one TSV per configuration; choose another path or delete it`);
+    }
     rows.set(row.index, row);
   }
   return { done: rows, hasHeader: true };

@@ -21,13 +21,17 @@
  * - the look's upper bound of pA (same alpha_j) puts the true radius below the next reported radius: the
  *   fixed-n answer would not reach it either, except with probability alpha_j.
  */
+import type * as tf from '@tensorflow/tfjs';
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { EngineError } from '../errors.js';
-import { lowerConfidenceBound } from './smoothing.js';
+import { ABSTAIN, ESTIMATION_STREAM, lowerConfidenceBound, sampleUnderNoise, selectCandidate, type BaseClassifier, type Certificate, type CertifyOptions } from './smoothing.js';
 
 /** Share of alpha the last look spends. */
 export const FINAL_SHARE = 0.9;
+
+/** Estimation draws at the first look (Cohen et al.'s n0): looks come at 100, 200, 400, ..., n. */
+export const FIRST_LOOK = 100;
 
 export interface Look {
   /** Estimation draws taken by the end of this look. */
@@ -91,4 +95,37 @@ export function sequentialCertify(
     if (upper === null || upper < next) return done('upper bound below the next radius');
   }
   throw new EngineError('sequentialCertify: no look');
+}
+
+export interface SequentialCertifyOptions extends CertifyOptions {
+  /** Radii certified accuracy is reported at (increasing, >= 0): the rule stops once more draws cannot change which the point reaches. */
+  readonly radii: readonly number[];
+  /** Estimation draws at the first look (default FIRST_LOOK, at most n). */
+  readonly first?: number;
+}
+
+/**
+ * CERTIFY with sequential estimation: cA from the n0 selection draws as in `certify`, then the estimation
+ * draws in looks (sequentialCertify). The estimation noise is the same stream `certify` draws, batch after
+ * batch (look j's draws continue the batch numbering), so when every look ends on a whole batch the draws
+ * are a prefix of fixed-n CERTIFY's. `n` in the answer is the estimation draws actually taken.
+ */
+export function certifySequential(f: BaseClassifier, x: tf.Tensor, options: SequentialCertifyOptions): Certificate {
+  const { sigma, n, alpha, radii, batchSize } = options;
+  if (radii.length === 0 || radii.some((r, i) => !(r >= 0) || (i > 0 && r <= radii[i - 1]!))) {
+    throw new EngineError(`sequential CERTIFY needs radii that are >= 0 and strictly increasing; got [${radii.join(', ')}]`);
+  }
+  if (!(Number.isInteger(options.n0) && options.n0 > 0)) throw new EngineError(`sequential CERTIFY needs n0 >= 1 selection draws; got ${options.n0}`);
+  const cA = selectCandidate(f, x, options);
+  let batch = 0;
+  const decision = sequentialCertify(
+    (from, to) => {
+      const counts = sampleUnderNoise(f, x, { ...options, num: to - from, stream: ESTIMATION_STREAM, firstBatch: batch });
+      batch += Math.ceil((to - from) / batchSize);
+      return counts[cA]!;
+    },
+    { sigma, n, alpha, radii, first: Math.min(options.first ?? FIRST_LOOK, n) },
+  );
+  const { pALower, nA, draws } = decision;
+  return decision.radius === null ? { prediction: ABSTAIN, radius: 0, pALower, nA, n: draws } : { prediction: cA, radius: decision.radius, pALower, nA, n: draws };
 }

@@ -22,7 +22,7 @@ export const ABSTAIN = -1;
 
 /** Streams of one point's seed: CERTIFY's selection and estimation draws must be independent. */
 const SELECTION_STREAM = 0;
-const ESTIMATION_STREAM = 1;
+export const ESTIMATION_STREAM = 1;
 const PREDICTION_STREAM = 2;
 
 export interface SamplingOptions {
@@ -40,21 +40,23 @@ export interface SampleUnderNoiseOptions extends SamplingOptions {
   readonly num: number;
   /** Which independent stream of `seed` the noise comes from. */
   readonly stream: number;
+  /** Number of the first batch (default 0): a caller drawing one stream in several calls continues the numbering. */
+  readonly firstBatch?: number;
 }
 
 /**
  * Counts of f(x + eps) over `num` draws eps ~ N(0, sigma^2 I): an Int32Array [numClasses].
  * `x` has the input shape without a batch axis. Deterministic in (seed, stream, batchSize) on a given
- * backend: batch b's noise is stream b of deriveSeed(seed, stream), so another batchSize draws other
- * (equally valid) noise.
+ * backend: batch b's noise is stream b of deriveSeed(seed, stream) (b counted from `firstBatch`), so
+ * another batchSize draws other (equally valid) noise.
  */
 export function sampleUnderNoise(f: BaseClassifier, x: tf.Tensor, options: SampleUnderNoiseOptions): Int32Array {
-  const { num, sigma, batchSize, numClasses, seed, stream } = options;
+  const { num, sigma, batchSize, numClasses, seed, stream, firstBatch = 0 } = options;
   checkSampling(options);
   if (!(Number.isInteger(num) && num >= 0)) throw new EngineError(`the number of noise draws must be a non-negative integer; got ${num}`);
   const batchSeed = deriveSeed(seed, stream);
   let counts = tf.zeros([numClasses], 'int32');
-  for (let batch = 0, done = 0; done < num; batch++, done += batchSize) {
+  for (let batch = firstBatch, done = 0; done < num; batch++, done += batchSize) {
     const size = Math.min(batchSize, num - done);
     const next = tf.tidy(() => {
       const noise = randomNormal([size, ...x.shape], { seed: batchSeed, stream: batch, stddev: sigma });
@@ -121,8 +123,10 @@ export interface Certificate {
   readonly radius: number;
   /** One-sided (1 - alpha) Clopper-Pearson lower bound of P(f(x + eps) = cA). */
   readonly pALower: number;
-  /** Count of cA among the n estimation draws. */
+  /** Count of cA among the estimation draws. */
   readonly nA: number;
+  /** Estimation draws taken (n for CERTIFY; at most n for sequential CERTIFY). */
+  readonly n: number;
 }
 
 /**
@@ -134,13 +138,16 @@ export function certify(f: BaseClassifier, x: tf.Tensor, options: CertifyOptions
   const { sigma, n0, n, alpha } = options;
   checkAlpha(alpha);
   if (!(Number.isInteger(n0) && n0 > 0 && Number.isInteger(n) && n > 0)) throw new EngineError(`certify needs n0 >= 1 selection and n >= 1 estimation draws; got n0 = ${n0}, n = ${n}`);
-  const selection = sampleUnderNoise(f, x, { ...options, num: n0, stream: SELECTION_STREAM });
-  const cA = topTwo(selection)[0];
-  const estimation = sampleUnderNoise(f, x, { ...options, num: n, stream: ESTIMATION_STREAM });
-  const nA = estimation[cA]!;
+  const cA = selectCandidate(f, x, options);
+  const nA = sampleUnderNoise(f, x, { ...options, num: n, stream: ESTIMATION_STREAM })[cA]!;
   const pALower = lowerConfidenceBound(nA, n, alpha);
-  if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, nA };
-  return { prediction: cA, radius: sigma * normalQuantile(pALower, 0, 1), pALower, nA };
+  if (pALower < 0.5) return { prediction: ABSTAIN, radius: 0, pALower, nA, n };
+  return { prediction: cA, radius: sigma * normalQuantile(pALower, 0, 1), pALower, nA, n };
+}
+
+/** CERTIFY's first step: cA, the most frequent class of f over the n0 selection draws (ties to the lower index). */
+export function selectCandidate(f: BaseClassifier, x: tf.Tensor, options: SamplingOptions & { readonly n0: number }): number {
+  return topTwo(sampleUnderNoise(f, x, { ...options, num: options.n0, stream: SELECTION_STREAM }))[0];
 }
 
 /**

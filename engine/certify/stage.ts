@@ -17,7 +17,7 @@ import { EngineError } from '../errors.js';
 import type { ProgressSink } from '../progress.js';
 import { SeededRandom } from '../random.js';
 
-export type CertifySettings = Pick<CertifyStage, 'task' | 'sigmas' | 'n0' | 'n' | 'alpha' | 'radii' | 'points' | 'batchSize'> & {
+export type CertifySettings = Pick<CertifyStage, 'task' | 'sigmas' | 'n0' | 'n' | 'alpha' | 'radii' | 'points' | 'batchSize' | 'sequential'> & {
   /** The plan's seed: it draws the sample of test points (and their order). */
   readonly seed: number;
   /** The plan's hash: with sigma and the point, it seeds each point's noise. */
@@ -57,6 +57,7 @@ export async function certifyClassifier(
   const total = data.indices.length;
   const rows: { sigma: number; radius: number; certifiedAccuracy: number }[] = [];
   const abstain: number[] = [];
+  const passes: number[] = [];
   for (const sigma of cs.sigmas) {
     const started = performance.now();
     const points = await certifyShard(cs, classifier, data, {
@@ -74,9 +75,12 @@ export async function certifyClassifier(
     const acc = certifiedAccuracy(points, cs.radii);
     cs.radii.forEach((r, i) => rows.push({ sigma, radius: r, certifiedAccuracy: acc[i]! }));
     abstain.push(abstainRate(points));
-    log(`[certify] sigma=${sigma}: certified accuracy ${cs.radii.map((r, i) => `r=${r}: ${(acc[i]! * 100).toFixed(1)}%`).join(', ')}`);
+    passes.push(points.reduce((a, p) => a + cs.n0 + p.n, 0));
+    const fixed = total * (cs.n0 + cs.n);
+    const saved = cs.sequential ? ` (sequential: ${passes.at(-1)} noisy passes, ${(fixed / passes.at(-1)!).toFixed(2)}x fewer than fixed n)` : '';
+    log(`[certify] sigma=${sigma}: certified accuracy ${cs.radii.map((r, i) => `r=${r}: ${(acc[i]! * 100).toFixed(1)}%`).join(', ')}${saved}`);
   }
-  return { task: cs.task, sigmas: [...cs.sigmas], radii: [...cs.radii], rows, abstainRate: abstain, seconds: (performance.now() - t0) / 1000, points: total };
+  return { task: cs.task, sigmas: [...cs.sigmas], radii: [...cs.radii], rows, abstainRate: abstain, passes, seconds: (performance.now() - t0) / 1000, points: total };
 }
 
 export interface ShardOptions {
@@ -97,7 +101,7 @@ export interface ShardOptions {
  * points, identical but for `seconds`, wherever this runs (on the same backend).
  */
 export async function certifyShard(
-  cs: Pick<CertifySettings, 'n0' | 'n' | 'alpha' | 'batchSize' | 'planHash'>,
+  cs: Pick<CertifySettings, 'n0' | 'n' | 'alpha' | 'batchSize' | 'planHash' | 'sequential' | 'radii'>,
   classifier: Classifier,
   data: CertificationPoints,
   shard: ShardOptions,
@@ -121,6 +125,7 @@ export async function certifyShard(
     numClasses: data.numClasses,
     planHash: cs.planHash,
     tsvPath,
+    ...(cs.sequential ? { sequential: { radii: cs.radii } } : {}),
     ...(shard.onPoint ? { onPoint: shard.onPoint } : {}),
     ...(shard.signal ? { signal: shard.signal } : {}),
   });

@@ -76,6 +76,18 @@ describe('chain methods', () => {
     expect(c.certify).toEqual({ sigmas: [0.5], n0: 10, n: 200, alpha: 0.01, radii: [0, 1], points: 3 });
   });
 
+  it('certify({ sequential }) is recorded only when true, so plans without it keep their hashes', () => {
+    const base = pretrain().finetune('fashion-all').certify();
+    const sequential = pretrain().finetune('fashion-all').certify({ sequential: true });
+    expect(sequential.toSpec().certify).toEqual({ ...base.toSpec().certify, sequential: true });
+    expect(pretrain().finetune('fashion-all').certify({ sequential: false }).compile().hash).toBe(base.compile().hash);
+    const plan = sequential.compile();
+    expect(plan.hash).not.toBe(base.compile().hash);
+    expect(plan.data.stages.find((s) => s.kind === 'certify')).toMatchObject({ sequential: true });
+    expect(plan.explain()).toContain('alpha 0.001 (sequential: stops early)');
+    expect(() => pretrain().finetune('fashion-all').certify({ sequential: 'yes' as never })).toThrow("certify({ sequential }): sequential must be true or false, got 'yes'");
+  });
+
   it('calling a method again replaces that section', () => {
     expect(pretrain().splitTasks(3).splitTasks(5).toSpec().splitTasks).toEqual({ k: 5, by: 'label' });
   });

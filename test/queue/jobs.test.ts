@@ -52,6 +52,12 @@ describe('jobs are data, checked like a Spec', () => {
     expect(id).toBe(`shard-${certifying.hash}-fashion-tops-sigma-0.5-n0-5-n-40-alpha-0.001-batch-1000-2-4`);
     expect(id).not.toContain(':');
     expect(jobId(validateJob(JSON.parse(JSON.stringify(shard))))).toBe(id);
+    // A sequential shard carries the radii it decides at; they name its own TSVs.
+    const sequential = { ...shard, sequential: [0, 0.5] };
+    expect(validateJob(sequential)).toEqual(sequential);
+    expect(jobId(validateJob(sequential))).toBe(`shard-${certifying.hash}-fashion-tops-sigma-0.5-n0-5-n-40-alpha-0.001-batch-1000-sequential-radii-0_0.5-2-4`);
+    expect(() => checkJobAgainstPlan(validateJob(sequential), certifying)).not.toThrow();
+    expect(dslErrorOf(() => validateJob({ ...shard, sequential: [0.5, 0] })).message).toMatch(/radii must be strictly increasing/);
   });
 
   it('rejects a malformed job with one line that names the field, the value and what is allowed', () => {

@@ -169,3 +169,37 @@ describe('certified accuracy and abstain rate', () => {
     expect(abstainRate([])).toBe(0);
   });
 });
+
+describe('certifyDataset, sequential', () => {
+  const sequential = { radii: [0, 0.25, 0.5, 0.75, 1] };
+
+  it('takes fewer noisy passes than fixed n, each row saying how many draws it took, with the same answers at the reported radii', () => {
+    const fixed = certifyDataset(options(join(dir, 'fixed-for-sequential.tsv'), countingLinearClassifier().f));
+    const { f, passes } = countingLinearClassifier();
+    const path = join(dir, 'sequential.tsv');
+    const rows = certifyDataset({ ...options(path, f), sequential });
+    expect(passes()).toBe(rows.reduce((a, r) => a + 50 + r.n, 0));
+    expect(passes()).toBeLessThan(NUM * (50 + 500));
+    expect(rows.every((r) => r.n >= 100 && r.n <= 500)).toBe(true);
+    expect(rows.some((r) => r.n < 500)).toBe(true);
+    // The TSV records each row's own draws, and reads back as written.
+    expect(parseCertifyTsv(readFileSync(path, 'utf8'), path).map((r) => r.n)).toEqual(rows.map((r) => r.n));
+    for (const [k, row] of rows.entries()) {
+      if (row.prediction !== ABSTAIN) expect(row.radius).toBeLessThanOrEqual(Math.abs(-1 + 0.2 * k));
+    }
+    // Same noise stream, same decisions: certified accuracy within one point of fixed n's at every radius.
+    const seq = certifiedAccuracy(rows, sequential.radii);
+    certifiedAccuracy(fixed, sequential.radii).forEach((a, i) => expect(Math.abs(a - seq[i]!)).toBeLessThanOrEqual(1 / NUM + 1e-12));
+  });
+
+  it('resumes a sequential TSV (rows with fewer draws than n), and a fixed-n run refuses it', () => {
+    const path = join(dir, 'sequential-resume.tsv');
+    const first = certifyDataset({ ...options(path, countingLinearClassifier().f, [0, 1, 2, 3]), sequential });
+    const { f, passes } = countingLinearClassifier();
+    const all = certifyDataset({ ...options(path, f), sequential });
+    expect(withoutSeconds(all.slice(0, 4))).toEqual(withoutSeconds(first));
+    expect(passes()).toBe(all.slice(4).reduce((a, r) => a + 50 + r.n, 0));
+    const short = all.find((r) => r.n < 500)!;
+    expect(() => certifyDataset(options(path, countingLinearClassifier().f))).toThrow(new RegExp(`holds rows certified with n = ${short.n}, not 500`));
+  });
+});

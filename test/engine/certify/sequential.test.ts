@@ -3,10 +3,12 @@
  * the rate of false certificates (a radius above the true radius sigma * PhiInverse(pA), or any certificate when
  * pA < 1/2) stays at or below alpha, as fixed-n CERTIFY's does; and it takes fewer draws.
  */
+import * as tf from '@tensorflow/tfjs';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
-import { describe, expect, it } from 'vitest';
-import { lowerConfidenceBound } from '../../../engine/certify/smoothing.js';
-import { lookSchedule, sequentialCertify, upperConfidenceBound } from '../../../engine/certify/sequential.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../engine/backend/selection.js';
+import { ABSTAIN, certify, ESTIMATION_STREAM, lowerConfidenceBound, sampleUnderNoise, type BaseClassifier } from '../../../engine/certify/smoothing.js';
+import { certifySequential, lookSchedule, sequentialCertify, upperConfidenceBound } from '../../../engine/certify/sequential.js';
 import { SeededRandom } from '../../../engine/random.js';
 
 /** Draws [from, to) of a classifier that answers cA with probability pA, from one seeded stream per trial. */
@@ -79,5 +81,55 @@ describe('sequential CERTIFY', () => {
     expect(hard.nA).toBe(fixedN);
     expect(hard.pALower).toBeCloseTo(lowerConfidenceBound(fixedN, o.n, 0.9 * o.alpha), 12);
     expect(hard.pALower).toBeLessThan(lowerConfidenceBound(fixedN, o.n, o.alpha));
+  });
+});
+
+describe('certifySequential (a real classifier on the tensor backend)', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+  /** f(x) = [x0 + x1 > 0] as 2-class logits: at signed distance d from the line, pA = Phi(|d| / sigma). */
+  const f: BaseClassifier = (batch) => tf.tidy(() => {
+    const z = batch.sum(1, true);
+    return tf.concat([z.neg(), z], 1) as tf.Tensor2D;
+  });
+  const at = (d: number) => tf.tensor1d([d / Math.SQRT2, d / Math.SQRT2]);
+  const o = { sigma: 0.5, n0: 100, n: 3200, alpha: 0.001, batchSize: 100, numClasses: 2, seed: 42, radii: [0, 0.25, 0.5, 0.75, 1] };
+
+  it('continues one noise stream across looks: batches drawn in two calls are the batches one call draws', () => {
+    const x = at(0.1);
+    const whole = sampleUnderNoise(f, x, { ...o, num: 300, stream: ESTIMATION_STREAM });
+    const first = sampleUnderNoise(f, x, { ...o, num: 100, stream: ESTIMATION_STREAM });
+    const rest = sampleUnderNoise(f, x, { ...o, num: 200, stream: ESTIMATION_STREAM, firstBatch: 1 });
+    expect(Array.from(whole)).toEqual([first[0]! + rest[0]!, first[1]! + rest[1]!]);
+    x.dispose();
+  });
+
+  it('stops a far point once its radius passes the largest reported one; a point on the line abstains; one look answers as fixed n', () => {
+    // Distance 3 = 6 sigma: every draw is class 1; the radius bound passes 1 at the first look whose lower bound
+    // from all-agreeing draws exceeds Phi(1 / sigma), here 800 draws (alpha/320 spent at that look).
+    const far = at(3);
+    const sure = certifySequential(f, far, o);
+    expect(sure).toMatchObject({ prediction: 1, nA: sure.n });
+    expect(sure.n).toBeLessThan(o.n / 2);
+    expect(sure.radius).toBeGreaterThanOrEqual(1);
+    far.dispose();
+    const line = at(0);
+    // pA = 1/2 exactly is never decided early (no bound excludes 1/2): it takes every draw, then abstains.
+    expect(certifySequential(f, line, o)).toMatchObject({ prediction: ABSTAIN, n: o.n });
+    line.dispose();
+    // One look (n = first): the same draws as CERTIFY, the bound at 0.9 alpha.
+    const mid = at(0.4);
+    const one = certifySequential(f, mid, { ...o, n: 100 });
+    const fixed = certify(f, mid, { ...o, n: 100 });
+    expect(one).toMatchObject({ prediction: fixed.prediction, nA: fixed.nA, n: 100 });
+    expect(one.pALower).toBeCloseTo(lowerConfidenceBound(fixed.nA, 100, 0.9 * o.alpha), 12);
+    mid.dispose();
+  });
+
+  it('refuses radii that are not increasing, in one line', () => {
+    const x = at(1);
+    expect(() => certifySequential(f, x, { ...o, radii: [0.5, 0.25] })).toThrow('sequential CERTIFY needs radii that are >= 0 and strictly increasing; got [0.5, 0.25]');
+    x.dispose();
   });
 });
