@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { projectRoot } from '../engine/project-root.js';
 import { defaultRunsDir } from '../engine/run-plan.js';
 import { EXPERIMENTS } from '../experiments/reproduce.js';
-import { closeFigureRenderer, collectProvenance, progressSink, writeReport, writeResultsIndex, writeResultsPage, writeResultsViews } from '../kernel/index.js';
+import type { RunResult } from '../dsl/plan-types.js';
+import { closeFigureRenderer, collectProvenance, formatTimeBreakdown, progressSink, timeBreakdown, writeReport, writeResultsIndex, writeResultsPage, writeResultsViews } from '../kernel/index.js';
 import { formatSeconds, runPlansOnQueue } from '../queue/enqueue.js';
 import { experimentPlans } from '../queue/experiment-plans.js';
 import { PathStore } from '../queue/store.js';
@@ -97,12 +98,15 @@ export const reproduceCommand: Command = {
             process.stderr.write(`[queue] ${report.jobs} job(s) ran on the pool, ${report.reused} found done, in ${formatSeconds(report.seconds)}; assembling the results here\n`);
           }
         }
+        const started = performance.now();
+        const runs: RunResult[] = [];
         const result = await e.run({
           scale,
           ...(runsDir !== undefined ? { runsDir } : {}),
           ...options,
           onProgress: progressSink(),
           onRun: (label, i, total) => process.stderr.write(`-- run ${i + 1}/${total}: ${label}\n`),
+          onRunResult: (r) => runs.push(r),
         });
         const provenance = collectProvenance({ root, backend: result.backend, scale: kind, options });
         const files = await writeReport(result, out, { provenance });
@@ -113,6 +117,7 @@ export const reproduceCommand: Command = {
           writeResultsPage(out);
         }
         process.stdout.write(`\n${result.summary}\n\n${n}: ${result.seconds.toFixed(0)} s on ${result.backend}; written to ${files.dir}\n`);
+        process.stdout.write(`${formatTimeBreakdown(n, timeBreakdown(runs, (performance.now() - started) / 1000))}\n`);
       }
     } finally {
       await closeFigureRenderer();

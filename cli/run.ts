@@ -7,6 +7,7 @@ import { runPlan } from '../engine/run-plan.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 import { planFromFile } from './plan.js';
 import { progressSink } from '../kernel/progress.js';
+import { formatTimeBreakdown, timeBreakdown } from '../kernel/time-breakdown.js';
 
 const usage = `robustlab run <file> [--target cpu|gpu|auto] [--runs DIR] [--fresh] [--json] [--quiet]
   --fresh  start this plan over (its previous run directory is kept as runs/<hash>.replaced-<time>)`;
@@ -43,6 +44,7 @@ export const runCommand: Command = {
       lines.push(['sigma', ...result.certify.radii.map((r) => `r=${r}`)].join('\t'));
       for (const s of result.certify.sigmas) lines.push([s, ...result.certify.rows.filter((r) => r.sigma === s).map((r) => `${(100 * r.certifiedAccuracy).toFixed(1)}%`)].join('\t'));
     }
+    if (!result.cached && result.timing) lines.push(formatTimeBreakdown(`run ${result.hash}`, timeBreakdown([result], result.seconds)));
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   },

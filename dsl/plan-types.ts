@@ -114,6 +114,17 @@ export interface RunOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * Wall seconds a run spent in one stage, and the estimated FLOPs (the plan's) of the work it did there: resumed
+ * steps, stored classifiers and certification rows read back are not counted. load-data includes split-tasks.
+ */
+export interface StageTime {
+  readonly stage: Exclude<StageKind, 'split-tasks'>;
+  readonly seconds: number;
+  /** 0 where the plan estimates none (loading data; the held-out losses counted under evaluate). */
+  readonly flops: number;
+}
+
 /** What a finished run reports: plain JSON, also written to the run directory. */
 export interface RunResult {
   readonly hash: string;
@@ -123,6 +134,8 @@ export interface RunResult {
   /** True when the run directory already held a finished run and nothing was computed. */
   readonly cached: boolean;
   readonly seconds: number;
+  /** The run's time breakdown by stage, in pipeline order (absent in runs written before it was recorded). */
+  readonly timing?: readonly StageTime[];
   readonly pretrain: {
     readonly steps: number;
     readonly seconds: number;

@@ -22,6 +22,7 @@ import { buildPretraining } from './pretrain/split-tasks.js';
 import { consoleProgress, type ProgressSink } from './progress.js';
 import { projectRoot } from './project-root.js';
 import { SeededRandom } from './random.js';
+import { StageClock } from './stage-clock.js';
 import { acquireRunLock, prepareRunDir, removeStaleTempFiles, runPaths } from './store/run-store.js';
 
 export interface EngineRunOptions extends RunOptions {
@@ -76,19 +77,20 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     return i >= 0 && i <= last;
   };
   const disposers: (() => void)[] = [];
+  const clock = new StageClock();
   try {
     const pre = stage(plan, 'pretrain')!;
     const rng = new SeededRandom(plan.seed, 1);
 
     // load-data + split-tasks + model
-    const pretraining = buildPretraining(plan, rng);
+    const pretraining = await clock.time('load-data', () => buildPretraining(plan, rng));
     const { model, upstream } = pretraining;
     disposers.push(() => upstream?.dispose(), () => disposeParameters(model.params));
     if (upstream) log(`[run ${plan.hash}] ${upstream.k} upstream task(s): ${upstream.taskNames.map((n, i) => `${n} (${upstream.taskSizes[i]})`).join(', ')}`);
 
     // pretrain (nothing to train for the raw-pixels control)
     const outcome = upstream
-      ? await pretrain({
+      ? await clock.time('pretrain', () => pretrain({
           params: model.params,
           upstream,
           weighting: pre.weighting,
@@ -101,13 +103,13 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
           metricsPath: paths.metrics,
           ...(progress ? { onProgress: progress } : {}),
           ...(options.stopAfterStep !== undefined ? { stopAfter: options.stopAfterStep } : {}),
-        })
+        }), (o) => (pre.estimate.flops * (o.steps - o.resumedFrom)) / Math.max(1, pre.steps))
       : null;
     if (outcome && outcome.steps < pre.steps) {
       throw new EngineError(`pre-training stopped at step ${outcome.steps} of ${pre.steps} (stopAfterStep); run the plan again to resume`);
     }
     upstream?.dispose();
-    const heldOut = await heldOutLosses(plan, pretraining);
+    const heldOut = await clock.time('evaluate', () => heldOutLosses(plan, pretraining));
     const finetuned: { task: string; labelsPerClass: number | null; seconds: number; trainAccuracy: number }[] = [];
     let evaluated: RunResult['evaluate'] = null;
     let certified: RunResult['certify'] = null;
@@ -117,17 +119,20 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     const ev = reached('evaluate') ? stage(plan, 'evaluate') : undefined;
     const classifiers = new Map<string, Classifier>();
     if (ft) {
+      // The plan's FLOP estimates shared equally among the classifiers (finetune) and the tasks (evaluate).
+      const finetuneFlops = ft.estimate.flops / (ft.tasks.length * (ft.labelsPerClass?.length ?? 1));
+      const evaluateFlops = (ev?.estimate.flops ?? 0) / ft.tasks.length;
       const evalRows: { task: string; labelsPerClass: number | null; accuracy: number; examples: number }[] = [];
       // One classifier per task and label budget; certification uses each task's first.
       for (const task of ft.tasks) {
         for (const labelsPerClass of ft.labelsPerClass ?? [null]) {
           const name = labelsPerClass === null ? task : `${task}@${labelsPerClass}`;
-          const data = downstreamTensors(plan, task, ft, ev?.maxExamples ?? null, model, labelsPerClass);
+          const data = await clock.time('load-data', () => downstreamTensors(plan, task, ft, ev?.maxExamples ?? null, model, labelsPerClass));
           try {
-            const { classifier, trainAccuracy, seconds } = await finetuneOrLoad(plan, ft, model, data, paths.classifier(name), progress);
+            const { classifier, trainAccuracy, seconds } = await clock.time('finetune', () => finetuneOrLoad(plan, ft, model, data, paths.classifier(name), progress), (f) => (f.loaded ? 0 : finetuneFlops));
             finetuned.push({ task, labelsPerClass, seconds, trainAccuracy });
             if (ev) {
-              const r = await evaluateClassifier(classifier, data, ev.maxExamples);
+              const r = await clock.time('evaluate', () => evaluateClassifier(classifier, data, ev.maxExamples), () => evaluateFlops);
               evalRows.push({ task, labelsPerClass, ...r });
               log(`[evaluate] ${name}: accuracy ${(r.accuracy * 100).toFixed(2)}% on ${r.examples} test examples`);
             }
@@ -154,7 +159,8 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
     if (cs) {
       const classifier = classifiers.get(cs.task);
       if (!classifier) throw new Error(`certify: no classifier for ${cs.task}`);
-      certified = await certifyClassifier({ ...cs, seed: plan.seed, planHash: plan.hash }, classifier, paths.certifyTsv, progress, log);
+      const passesPlanned = cs.points * cs.sigmas.length * (cs.n0 + cs.n);
+      ({ certified } = await clock.time('certify', () => certifyClassifier({ ...cs, seed: plan.seed, planHash: plan.hash }, classifier, paths.certifyTsv, progress, log), (c) => (cs.estimate.flops * c.passesRun) / passesPlanned));
     }
     for (const c of classifiers.values()) disposeClassifier(c, model);
     const done: RunResult = {
@@ -163,6 +169,7 @@ export async function runPlan(plan: PlanData, options: EngineRunOptions = {}): P
       backend: backend.name,
       cached: false,
       seconds: (performance.now() - t0) / 1000,
+      timing: clock.entries(),
       pretrain: {
         steps: outcome?.steps ?? 0,
         seconds: outcome?.seconds ?? 0,

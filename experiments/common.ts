@@ -23,19 +23,21 @@ export interface ExperimentOptions {
   readonly only?: readonly string[];
   /** Called before each run with its label and position, e.g. for a "run 3/12" line. */
   readonly onRun?: (label: string, index: number, total: number) => void;
+  /** Called with each run's result (its stage times feed `reproduce`'s time breakdown). */
+  readonly onRunResult?: (result: RunResult) => void;
 }
 
 export async function runAll(plans: readonly { label: string; plan: Plan }[], o: ExperimentOptions): Promise<RunResult[]> {
   const out: RunResult[] = [];
   for (const [i, { label, plan }] of plans.entries()) {
     o.onRun?.(label, i, plans.length);
-    out.push(
-      await runPlan(plan.toJSON(), {
-        ...(o.runsDir !== undefined ? { runsDir: o.runsDir } : {}),
-        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-        quiet: o.quiet ?? false,
-      }),
-    );
+    const result = await runPlan(plan.toJSON(), {
+      ...(o.runsDir !== undefined ? { runsDir: o.runsDir } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      quiet: o.quiet ?? false,
+    });
+    o.onRunResult?.(result);
+    out.push(result);
   }
   return out;
 }

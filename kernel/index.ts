@@ -15,5 +15,6 @@ export { resultsPageHtml, writeResultsPage } from './results-page.js';
 export { readmeResultsSection, updateReadmeResults, RESULTS_START, RESULTS_END } from './results-readme.js';
 export { resultsViews, staleResultsViews, writeResultsViews } from './results-views.js';
 export { verdictHtml, verdictMarkdown } from './verdict-view.js';
+export { timeBreakdown, formatTimeBreakdown, type TimeBreakdown } from './time-breakdown.js';
 export { normaliseNotebook } from './notebook-file.js';
 export { inNotebook, displayBundle } from './notebook-context.js';

@@ -48,7 +48,7 @@ function engineLayer(file: string): number {
   const rel = relative('engine', file);
   const wing = rel.includes('/') ? rel.split('/')[0]! : rel.replace(/\.ts$/, '');
   const layers: Record<string, number> = {
-    errors: 0, progress: 0, 'project-root': 0, random: 0,
+    errors: 0, progress: 0, 'project-root': 0, random: 0, 'stage-clock': 0,
     backend: 1, ops: 2, models: 3, store: 4, 'device-data': 4,
     pretrain: 5, finetune: 5, certify: 6, 'run-plan': 7, 'open-run': 7,
   };

@@ -30,7 +30,7 @@ export interface CertifiedPoint {
   readonly seconds: number;
   /** Count of the predicted class among the n estimation draws (for an abstention: of the class the n0 selection draws chose). */
   readonly nA: number;
-  /** Estimation draws (fewer than the configured n when sequential CERTIFY stopped early). */
+  /** Estimation draws (fewer than the configured n when sequential CERTIFY stopped early; 0 when it stopped at a wrong selection). */
   readonly n: number;
 }
 
@@ -53,13 +53,14 @@ export interface CertifyDatasetOptions {
   readonly planHash: string;
   /** The TSV to write (and resume from). */
   readonly tsvPath: string;
-  /** Called after each point (resumed points included), e.g. for a progress line. */
-  readonly onPoint?: (row: CertifiedPoint, done: number, total: number) => void;
+  /** Called after each point, e.g. for a progress line; `fresh` is false for a row read back from the TSV. */
+  readonly onPoint?: (row: CertifiedPoint, done: number, total: number, fresh: boolean) => void;
   /** certifyDatasetAsync stops before the next point once this is aborted (rows written so far are kept). */
   readonly signal?: AbortSignal;
   /**
    * Sequential CERTIFY (certifySequential), stopping once more draws cannot change which of these radii a point
-   * is certified at; each row's `n` is then the draws it took (at most n). Fixed-n CERTIFY when absent.
+   * counts toward in certified accuracy; each row's `n` is then the draws it took (at most n), and 0 for a point
+   * whose selected class is not its label (no certificate; it would count at no radius). Fixed-n CERTIFY when absent.
    */
   readonly sequential?: { readonly radii: readonly number[] };
 }
@@ -143,13 +144,14 @@ function startCertification(options: CertifyDatasetOptions): { next(): boolean; 
       if (k >= indices.length) return false;
       const index = indices[k++]!;
       let row = done.get(index);
+      const fresh = !row;
       if (!row) {
         const start = performance.now();
         const x = tf.tensor(inputs.subarray(index * pointSize, (index + 1) * pointSize), inputShape.slice(), 'float32');
         const certificate = (() => {
           try {
             const seeded = { ...options, seed: pointSeed(planHash, sigma, index) };
-            return options.sequential ? certifySequential(f, x, { ...seeded, radii: options.sequential.radii }) : certify(f, x, seeded);
+            return options.sequential ? certifySequential(f, x, { ...seeded, radii: options.sequential.radii, label: labels[index]! }) : certify(f, x, seeded);
           } finally {
             x.dispose();
           }
@@ -169,7 +171,7 @@ function startCertification(options: CertifyDatasetOptions): { next(): boolean; 
         done.set(index, row);
       }
       rows.push(row);
-      onPoint?.(row, rows.length, indices.length);
+      onPoint?.(row, rows.length, indices.length, fresh);
       return true;
     },
   };
@@ -181,10 +183,14 @@ export function certifiedAccuracy(rows: readonly CertifiedPoint[], radii: readon
   return radii.map((r) => rows.filter((row) => row.correct && row.radius >= r).length / rows.length);
 }
 
-/** Fraction of rows where CERTIFY abstained. */
+/**
+ * Fraction of rows where CERTIFY abstained, among the rows it estimated: every row for fixed-n CERTIFY; sequential
+ * CERTIFY takes no estimation draws (n = 0) where the selected class is not the label, and cannot have abstained there.
+ */
 export function abstainRate(rows: readonly CertifiedPoint[]): number {
-  if (rows.length === 0) return 0;
-  return rows.filter((row) => row.prediction === ABSTAIN).length / rows.length;
+  const estimated = rows.filter((row) => row.n > 0);
+  if (estimated.length === 0) return 0;
+  return estimated.filter((row) => row.prediction === ABSTAIN).length / estimated.length;
 }
 
 /** The TSV text of `rows`: the header, then one line per row, in the given order. */

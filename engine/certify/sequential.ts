@@ -12,7 +12,12 @@
  *
  * Looks: after m_1 = first draws, then doubling (m_j = m_1 2^(j-1)) up to n. The last look spends
  * FINAL_SHARE of alpha and the earlier ones halve the rest backwards (alpha_(J-1) = (1 - FINAL_SHARE) alpha / 2,
- * ...), so the final bound is nearly fixed-n's and early looks stop only clear cases.
+ * ...), so early looks stop only clear cases and the final bound is fixed-n's at alpha / 2.
+ *
+ * Before any look, when the caller gives the point's label and the selection's cA is another class, the point is
+ * done: it counts toward certified accuracy at no radius, whatever the estimation draws say, so none are taken
+ * (the answer is cA with no certificate: radius 0, n = 0; fixed-n CERTIFY would spend n draws to certify a wrong
+ * class, or to abstain).
  *
  * Stop at look j, reporting the look's lower bound, when
  * - the certified radius already reaches the largest reported radius; or
@@ -27,8 +32,12 @@ import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { EngineError } from '../errors.js';
 import { ABSTAIN, ESTIMATION_STREAM, lowerConfidenceBound, sampleUnderNoise, selectCandidate, type BaseClassifier, type Certificate, type CertifyOptions } from './smoothing.js';
 
-/** Share of alpha the last look spends. */
-export const FINAL_SHARE = 0.9;
+/**
+ * Share of alpha the last look spends. 0.5, chosen on the certified experiment's models (bench/certify-sequential.ts,
+ * results/bench/avx2/certify-sequential-*.txt): 0.9 leaves the look before last too little alpha to certify
+ * sigma = 0.25 at r = 0.75 (pA >= Phi(3)) from 6,400 draws, so those points took all n (passes ratio 2.87 vs 3.47).
+ */
+export const FINAL_SHARE = 0.5;
 
 /** Estimation draws at the first look (Cohen et al.'s n0): looks come at 100, 200, 400, ..., n. */
 export const FIRST_LOOK = 100;
@@ -40,14 +49,18 @@ export interface Look {
   readonly alpha: number;
 }
 
-/** The looks for n draws starting at `first` (a multiple of `step`, so looks end on whole noise batches). */
-export function lookSchedule(n: number, first: number, alpha: number, step = 1): Look[] {
+/**
+ * The looks for n draws starting at `first` (a multiple of `step`, so looks end on whole noise batches); the last
+ * spends `finalShare` of alpha.
+ */
+export function lookSchedule(n: number, first: number, alpha: number, step = 1, finalShare = FINAL_SHARE): Look[] {
   if (!(Number.isInteger(n) && n > 0 && Number.isInteger(first) && first > 0)) throw new EngineError(`lookSchedule needs integers n, first > 0; got ${n}, ${first}`);
+  if (!(finalShare > 0 && finalShare <= 1)) throw new EngineError(`lookSchedule needs a final share of alpha in (0, 1]; got ${finalShare}`);
   const draws: number[] = [];
   for (let m = Math.max(step, Math.ceil(first / step) * step); m < n; m *= 2) draws.push(m);
   draws.push(n);
   const J = draws.length;
-  return draws.map((d, j) => ({ draws: d, alpha: j === J - 1 ? FINAL_SHARE * alpha : ((1 - FINAL_SHARE) * alpha) / 2 ** (J - 1 - j) }));
+  return draws.map((d, j) => ({ draws: d, alpha: j === J - 1 ? finalShare * alpha : ((1 - finalShare) * alpha) / 2 ** (J - 1 - j) }));
 }
 
 /** One-sided (1 - alpha) Clopper-Pearson upper bound of p from nA successes in n trials (1 when nA = n). */
@@ -71,9 +84,9 @@ export interface SequentialDecision {
  */
 export function sequentialCertify(
   successes: (from: number, to: number) => number,
-  o: { readonly sigma: number; readonly n: number; readonly alpha: number; readonly radii: readonly number[]; readonly first: number; readonly step?: number },
+  o: { readonly sigma: number; readonly n: number; readonly alpha: number; readonly radii: readonly number[]; readonly first: number; readonly step?: number; readonly finalShare?: number },
 ): SequentialDecision {
-  const looks = lookSchedule(o.n, o.first, o.alpha, o.step ?? 1);
+  const looks = lookSchedule(o.n, o.first, o.alpha, o.step ?? 1, o.finalShare);
   const final = looks[looks.length - 1]!.alpha;
   const radiusOf = (p: number) => (p < 0.5 ? null : o.sigma * normalQuantile(p, 0, 1));
   const largest = o.radii[o.radii.length - 1]!;
@@ -102,6 +115,8 @@ export interface SequentialCertifyOptions extends CertifyOptions {
   readonly radii: readonly number[];
   /** Estimation draws at the first look (default FIRST_LOOK, at most n). */
   readonly first?: number;
+  /** The point's true class: when the selection picks another, no estimation draws are taken (n = 0 in the answer). */
+  readonly label?: number;
 }
 
 /**
@@ -117,6 +132,7 @@ export function certifySequential(f: BaseClassifier, x: tf.Tensor, options: Sequ
   }
   if (!(Number.isInteger(options.n0) && options.n0 > 0)) throw new EngineError(`sequential CERTIFY needs n0 >= 1 selection draws; got ${options.n0}`);
   const cA = selectCandidate(f, x, options);
+  if (options.label !== undefined && cA !== options.label) return { prediction: cA, radius: 0, pALower: 0, nA: 0, n: 0 };
   let batch = 0;
   const decision = sequentialCertify(
     (from, to) => {

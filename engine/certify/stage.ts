@@ -43,7 +43,8 @@ export function certificationPoints(task: string, seed: number, points: number):
 
 /**
  * Certifies `classifier` on the first `points` of a seeded permutation of the task's test split at each
- * sigma, streaming rows to `tsvPath(task, sigma)` (resumable), and returns certified accuracy by radius.
+ * sigma, streaming rows to `tsvPath(task, sigma)` (resumable), and returns certified accuracy by radius,
+ * with the noisy passes this call ran (rows read back from a TSV cost none).
  */
 export async function certifyClassifier(
   cs: CertifySettings,
@@ -51,13 +52,14 @@ export async function certifyClassifier(
   tsvPath: (task: string, sigma: number) => string,
   progress: ProgressSink | undefined,
   log: (line: string) => void,
-): Promise<NonNullable<RunResult['certify']>> {
+): Promise<{ certified: NonNullable<RunResult['certify']>; passesRun: number }> {
   const t0 = performance.now();
   const data = certificationPoints(cs.task, cs.seed, cs.points);
   const total = data.indices.length;
   const rows: { sigma: number; radius: number; certifiedAccuracy: number }[] = [];
   const abstain: number[] = [];
   const passes: number[] = [];
+  let passesRun = 0;
   for (const sigma of cs.sigmas) {
     const started = performance.now();
     const points = await certifyShard(cs, classifier, data, {
@@ -65,7 +67,8 @@ export async function certifyClassifier(
       from: 0,
       to: total,
       tsvPath: tsvPath(cs.task, sigma),
-      onPoint: (_row, done) => {
+      onPoint: (row, done, _total, fresh) => {
+        if (fresh) passesRun += cs.n0 + row.n;
         if (progress && (done % 10 === 0 || done === total)) {
           const secs = (performance.now() - started) / 1000;
           progress({ stage: 'certify', label: `sigma=${sigma}`, step: done, total, perSecond: done / secs, etaSeconds: ((total - done) * secs) / done, fields: {} });
@@ -80,7 +83,7 @@ export async function certifyClassifier(
     const saved = cs.sequential ? ` (sequential: ${passes.at(-1)} noisy passes, ${(fixed / passes.at(-1)!).toFixed(2)}x fewer than fixed n)` : '';
     log(`[certify] sigma=${sigma}: certified accuracy ${cs.radii.map((r, i) => `r=${r}: ${(acc[i]! * 100).toFixed(1)}%`).join(', ')}${saved}`);
   }
-  return { task: cs.task, sigmas: [...cs.sigmas], radii: [...cs.radii], rows, abstainRate: abstain, passes, seconds: (performance.now() - t0) / 1000, points: total };
+  return { certified: { task: cs.task, sigmas: [...cs.sigmas], radii: [...cs.radii], rows, abstainRate: abstain, passes, seconds: (performance.now() - t0) / 1000, points: total }, passesRun };
 }
 
 export interface ShardOptions {
@@ -91,7 +94,7 @@ export interface ShardOptions {
   readonly to: number;
   /** The TSV the shard's rows stream to (and resume from). */
   readonly tsvPath: string;
-  readonly onPoint?: (row: CertifiedPoint, done: number, total: number) => void;
+  readonly onPoint?: (row: CertifiedPoint, done: number, total: number, fresh: boolean) => void;
   /** Stops before the next point once aborted (the rows written so far are kept for a resume). */
   readonly signal?: AbortSignal;
 }

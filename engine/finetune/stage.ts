@@ -29,10 +29,10 @@ export async function finetuneOrLoad(
   data: DownstreamTensors,
   path: string,
   progress: ProgressSink | undefined,
-): Promise<{ classifier: Classifier; trainAccuracy: number; seconds: number }> {
+): Promise<{ classifier: Classifier; trainAccuracy: number; seconds: number; loaded: boolean }> {
   if (existsSync(path)) {
     const { classifier, meta } = loadClassifier(path, model);
-    return { classifier, trainAccuracy: meta.trainAccuracy, seconds: meta.seconds };
+    return { classifier, trainAccuracy: meta.trainAccuracy, seconds: meta.seconds, loaded: true };
   }
   const out = await finetune({
     model,
@@ -48,7 +48,7 @@ export async function finetuneOrLoad(
   const tensors = [...(await saveParameters(out.classifier.head)), ...(ft.mode === 'full' ? await saveParameters(out.classifier.encoder, 'enc:') : [])];
   const meta: ClassifierMeta = { task: data.task, mode: ft.mode, numClasses: data.numClasses, trainAccuracy: out.trainAccuracy, seconds: out.seconds };
   saveCheckpoint(path, tensors, meta);
-  return out;
+  return { ...out, loaded: false };
 }
 
 /** A stored classifier on top of `model` (whose pre-trained parameters must already be loaded). */

@@ -11,6 +11,7 @@ import { initBackend } from '../../engine/backend/selection.js';
 import { loadCheckpoint } from '../../engine/store/checkpoint.js';
 import { runPlan } from '../../engine/run-plan.js';
 import { runPaths } from '../../engine/store/run-store.js';
+import type { RunResult } from '../../dsl/plan-types.js';
 import { runChild, seededChooser } from './child-run.js';
 import { halfWritten, resultFacts, tinyPipeline, tsvFacts } from './tiny-run.js';
 
@@ -45,8 +46,16 @@ describe('kill-and-resume', () => {
     specPath = join(tmp, 'spec.json');
     writeFileSync(specPath, JSON.stringify(pipeline.toJSON()));
     // The uninterrupted run, in this process (the children below are other processes on the same backend).
-    const result = await runPlan(pipeline.compile({ target: 'cpu' }).toJSON(), { runsDir: join(tmp, 'reference'), quiet: true });
+    const plan = pipeline.compile({ target: 'cpu' });
+    const result = await runPlan(plan.toJSON(), { runsDir: join(tmp, 'reference'), quiet: true });
     expect(result.cached).toBe(false);
+    // The time breakdown: every stage, in order, with the plan's FLOPs for all of its work (an uninterrupted run).
+    expect(result.timing!.map((t) => t.stage)).toEqual(['load-data', 'pretrain', 'finetune', 'evaluate', 'certify']);
+    for (const t of result.timing!) expect(t.seconds, t.stage).toBeGreaterThan(0);
+    const planned = (kind: string) => plan.data.stages.find((s) => s.kind === kind)!.estimate.flops;
+    const flops = (r: RunResult, stage: string) => r.timing!.find((t) => t.stage === stage)!.flops;
+    for (const kind of ['pretrain', 'finetune', 'evaluate', 'certify']) expect(flops(result, kind) / planned(kind), kind).toBeCloseTo(1, 9);
+    expect(flops(result, 'load-data')).toBe(0);
     reference = result.runDir;
   });
 
@@ -80,6 +89,13 @@ describe('kill-and-resume', () => {
     expect(out.stdout).toContain(`done ${backend} false`);
     expect(halfWritten(runDir)).toEqual([]);
     expect(resultFacts(runDir)).toEqual(resultFacts(reference));
+    // The resumed run's breakdown counts only the work it did: fewer pre-training steps and certification rows.
+    const resumed = JSON.parse(readFileSync(runPaths(runDir).results, 'utf8')) as RunResult;
+    const referenceResult = JSON.parse(readFileSync(runPaths(reference).results, 'utf8')) as RunResult;
+    const flopsOf = (r: RunResult, stage: string) => r.timing!.find((t) => t.stage === stage)?.flops ?? 0;
+    expect(flopsOf(resumed, 'pretrain')).toBeLessThan(flopsOf(referenceResult, 'pretrain'));
+    expect(flopsOf(resumed, 'certify')).toBeLessThan(flopsOf(referenceResult, 'certify'));
+    expect(flopsOf(resumed, 'finetune')).toBe(0); // the classifier was saved before the kill in certification
     expect(readFileSync(join(runDir, 'pretrain', 'metrics.csv'), 'utf8')).toBe(readFileSync(join(reference, 'pretrain', 'metrics.csv'), 'utf8'));
     expect(readFileSync(tsv, 'utf8').startsWith(kept)).toBe(true); // certified rows are kept, not recomputed
     expect(tsvFacts(tsv)).toEqual(tsvFacts(runPaths(reference).certifyTsv('fashion-tops', 0.5)));

@@ -8,7 +8,7 @@ import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../engine/backend/selection.js';
 import { ABSTAIN, certify, ESTIMATION_STREAM, lowerConfidenceBound, sampleUnderNoise, type BaseClassifier } from '../../../engine/certify/smoothing.js';
-import { certifySequential, lookSchedule, sequentialCertify, upperConfidenceBound } from '../../../engine/certify/sequential.js';
+import { certifySequential, FINAL_SHARE, lookSchedule, sequentialCertify, upperConfidenceBound } from '../../../engine/certify/sequential.js';
 import { SeededRandom } from '../../../engine/random.js';
 
 /** Draws [from, to) of a classifier that answers cA with probability pA, from one seeded stream per trial. */
@@ -22,11 +22,14 @@ function bernoulli(pA: number, seed: number) {
 }
 
 describe('sequential CERTIFY', () => {
-  it('spends at most alpha over its looks, the last look nearly all of it; looks double and end at n', () => {
+  it('spends at most alpha over its looks, the last look FINAL_SHARE of it, the earlier ones halving backwards; looks double and end at n', () => {
     const looks = lookSchedule(10_000, 100, 0.001, 100);
     expect(looks.map((l) => l.draws)).toEqual([100, 200, 400, 800, 1600, 3200, 6400, 10_000]);
     expect(looks.reduce((a, l) => a + l.alpha, 0)).toBeLessThan(0.001);
-    expect(looks[looks.length - 1]!.alpha).toBeCloseTo(0.0009, 12);
+    expect(looks.at(-1)!.alpha).toBeCloseTo(FINAL_SHARE * 0.001, 12);
+    expect(looks.at(-2)!.alpha).toBeCloseTo(((1 - FINAL_SHARE) * 0.001) / 2, 12);
+    expect(lookSchedule(10_000, 100, 0.001, 100, 0.9).at(-1)!.alpha).toBeCloseTo(0.0009, 12);
+    expect(() => lookSchedule(10_000, 100, 0.001, 100, 0)).toThrow('lookSchedule needs a final share of alpha in (0, 1]; got 0');
   });
 
   it('the upper bound is the Clopper-Pearson one: P(p <= U) >= 1 - alpha', () => {
@@ -79,7 +82,7 @@ describe('sequential CERTIFY', () => {
     expect(hard.reason).toBe('all draws taken');
     const fixedN = bernoulli(0.978, 11)(0, o.n);
     expect(hard.nA).toBe(fixedN);
-    expect(hard.pALower).toBeCloseTo(lowerConfidenceBound(fixedN, o.n, 0.9 * o.alpha), 12);
+    expect(hard.pALower).toBeCloseTo(lowerConfidenceBound(fixedN, o.n, FINAL_SHARE * o.alpha), 12);
     expect(hard.pALower).toBeLessThan(lowerConfidenceBound(fixedN, o.n, o.alpha));
   });
 });
@@ -107,7 +110,7 @@ describe('certifySequential (a real classifier on the tensor backend)', () => {
 
   it('stops a far point once its radius passes the largest reported one; a point on the line abstains; one look answers as fixed n', () => {
     // Distance 3 = 6 sigma: every draw is class 1; the radius bound passes 1 at the first look whose lower bound
-    // from all-agreeing draws exceeds Phi(1 / sigma), here 800 draws (alpha/320 spent at that look).
+    // from all-agreeing draws exceeds Phi(1 / sigma), long before n.
     const far = at(3);
     const sure = certifySequential(f, far, o);
     expect(sure).toMatchObject({ prediction: 1, nA: sure.n });
@@ -118,12 +121,12 @@ describe('certifySequential (a real classifier on the tensor backend)', () => {
     // pA = 1/2 exactly is never decided early (no bound excludes 1/2): it takes every draw, then abstains.
     expect(certifySequential(f, line, o)).toMatchObject({ prediction: ABSTAIN, n: o.n });
     line.dispose();
-    // One look (n = first): the same draws as CERTIFY, the bound at 0.9 alpha.
+    // One look (n = first): the same draws as CERTIFY, the bound at FINAL_SHARE alpha.
     const mid = at(0.4);
     const one = certifySequential(f, mid, { ...o, n: 100 });
     const fixed = certify(f, mid, { ...o, n: 100 });
     expect(one).toMatchObject({ prediction: fixed.prediction, nA: fixed.nA, n: 100 });
-    expect(one.pALower).toBeCloseTo(lowerConfidenceBound(fixed.nA, 100, 0.9 * o.alpha), 12);
+    expect(one.pALower).toBeCloseTo(lowerConfidenceBound(fixed.nA, 100, FINAL_SHARE * o.alpha), 12);
     mid.dispose();
   });
 
