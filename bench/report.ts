@@ -1,8 +1,8 @@
 /**
- * The bench's output: a console table, `results/bench/<isa>/bench-<date>.csv` (one row per backend and
- * workload, for regressions across commits, kept apart per instruction-set class: avx512, avx2, baseline),
- * `results/bench/latest-<isa>.md` and `results/bench/latest.md` (the table with the date, the machine, its
- * instruction sets and the kernel paths that ran), all written atomically.
+ * The bench's output: a console table, `results/bench/<isa>/bench-<date>T<hhmm>.csv` (one row per backend and
+ * workload, for regressions across commits, kept apart per instruction-set class: avx512, avx2, baseline; a new
+ * run never replaces an earlier one's file), and `results/bench/latest-<isa>.md` (the table with the date, the
+ * machine, its instruction sets and the kernel paths that ran), all written atomically.
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/store/atomic-file.js';
@@ -98,12 +98,9 @@ export function csv(rows: readonly Row[], m: Machine): string {
 
 /** Writes both files under `dir`; returns their paths. */
 export function writeResults(dir: string, rows: readonly Row[], m: Machine): string[] {
-  const csvPath = join(dir, m.isaClass, `bench-${m.date.slice(0, 10)}.csv`);
+  const csvPath = join(dir, m.isaClass, `bench-${m.date.slice(0, 10)}T${m.date.slice(11, 13)}${m.date.slice(14, 16)}.csv`);
   const isaPath = join(dir, `latest-${m.isaClass}.md`);
-  const mdPath = join(dir, 'latest.md');
-  const md = markdown(rows, m);
   writeFileAtomic(csvPath, csv(rows, m));
-  writeFileAtomic(isaPath, md);
-  writeFileAtomic(mdPath, md);
-  return [csvPath, isaPath, mdPath];
+  writeFileAtomic(isaPath, markdown(rows, m));
+  return [csvPath, isaPath];
 }

@@ -8,7 +8,7 @@
  * iterations, the ratio ours / PyTorch, our GFLOP/s and MFU (fraction of the native backend's measured
  * 1024^3 matMul), first on the native `tensorflow` backend, then on `wasm`, whose rows stop at a time cap
  * (so may run fewer rounds) and re-time PyTorch in their own rounds on as many iterations as ours ran;
- * writes results/bench/<isa>/bench-<date>.csv, results/bench/latest-<isa>.md and results/bench/latest.md.
+ * writes results/bench/<isa>/bench-<date>T<hhmm>.csv and results/bench/latest-<isa>.md.
  *
  * Flags: --quick (a third of the timed iterations), --backends=tensorflow,wasm (which of ours to run),
  * --only=<part of a row name> (that row, plus the matMul ceiling).

@@ -40,7 +40,7 @@ export function timeBreakdown(results: readonly RunResult[], seconds: number): T
 export function formatTimeBreakdown(name: string, b: TimeBreakdown): string {
   const rows: [string, number, string][] = [
     ...b.stages.map((s): [string, number, string] => [STAGE_NAMES[s.stage], s.seconds, s.flops > 0 && s.seconds > 0 ? (s.flops / s.seconds / 1e9).toFixed(1) : '-']),
-    [b.stages.length ? 'other (outside the stages: start-up, statistics, tables, figures)' : 'analysis (simulations, statistics, tables, figures)', b.other, '-'],
+    [b.stages.length ? 'other (start-up, statistics, figures)' : 'analysis (simulations, statistics, tables, figures)', b.other, '-'],
   ];
   const width = Math.max(...rows.map((r) => r[0].length), 'total'.length);
   const line = (stage: string, seconds: string, share: string, gflops: string) => `  ${stage.padEnd(width)}  ${seconds.padStart(9)}  ${share.padStart(6)}  ${gflops.padStart(7)}`;
