@@ -130,7 +130,7 @@ export function trainingStage(plan: PlanData): StageJob['stage'] {
  * out on purpose: position p is the same point for any sample of more than p points.
  */
 export function shardConfig(job: Pick<CertifyShardJob, 'task' | 'sigma' | 'n0' | 'n' | 'alpha' | 'batchSize' | 'sequential'>): string {
-  return `${job.task}-sigma-${job.sigma}-n0-${job.n0}-n-${job.n}-alpha-${job.alpha}-batch-${job.batchSize}${job.sequential ? `-sequential-radii-${job.sequential.join('_')}` : ''}`;
+  return `${job.task}-sigma-${job.sigma}-n0-${job.n0}-n-${job.n}-alpha-${job.alpha}-batch-${job.batchSize}${job.sequential ? `-sequential-${job.sequential.join('_')}` : ''}`;
 }
 
 /** A deterministic id: enqueuing the same work twice finds the job already there. */

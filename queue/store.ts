@@ -25,7 +25,8 @@ const ARTIFACT = new RegExp(
     String.raw`finetune/[a-z][a-z0-9-]*(@\d+)?\.bin`,
     String.raw`stages/(pretrain|finetune|evaluate|certify)\.json`,
     String.raw`certify/[a-z][a-z0-9-]*-sigma-[0-9.e+-]+\.tsv`,
-    String.raw`certify-shards/[a-z][a-z0-9-]*(-[a-z0-9]+-[0-9.e+-]+)+/\d+-\d+\.(tsv|json)`,
+    // <task>(-<setting>-<value>)+, a sequential shard's radii joined by '_'.
+    String.raw`certify-shards/[a-z][a-z0-9-]*(-[a-z0-9]+-[0-9.e+_-]+)+/\d+-\d+\.(tsv|json)`,
   ]
     .map((p) => `(${p})`)
     .join('|')

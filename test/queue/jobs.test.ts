@@ -55,7 +55,7 @@ describe('jobs are data, checked like a Spec', () => {
     // A sequential shard carries the radii it decides at; they name its own TSVs.
     const sequential = { ...shard, sequential: [0, 0.5] };
     expect(validateJob(sequential)).toEqual(sequential);
-    expect(jobId(validateJob(sequential))).toBe(`shard-${certifying.hash}-fashion-tops-sigma-0.5-n0-5-n-40-alpha-0.001-batch-1000-sequential-radii-0_0.5-2-4`);
+    expect(jobId(validateJob(sequential))).toBe(`shard-${certifying.hash}-fashion-tops-sigma-0.5-n0-5-n-40-alpha-0.001-batch-1000-sequential-0_0.5-2-4`);
     expect(() => checkJobAgainstPlan(validateJob(sequential), certifying)).not.toThrow();
     expect(dslErrorOf(() => validateJob({ ...shard, sequential: [0.5, 0] })).message).toMatch(/radii must be strictly increasing/);
   });

@@ -65,10 +65,11 @@ function weightsHash(path: string): string {
 }
 
 /** A local certification of the reference run at these settings (the TSV `robustlab certify` writes). */
-async function localCertify(s: { sigma: number; n0: number; n: number; points: number }, dir: string): Promise<string> {
+async function localCertify(s: { sigma: number; n0: number; n: number; points: number; sequential?: readonly number[] }, dir: string): Promise<string> {
   const { plan: p, classifier } = openRunClassifier(reference);
   const path = join(dir, 'local.tsv');
-  await certifyClassifier({ task: classifier.task, sigmas: [s.sigma], n0: s.n0, n: s.n, alpha: 0.001, radii: [0], points: s.points, batchSize: 1000, seed: p.seed, planHash: p.hash }, classifier, () => path, undefined, () => {});
+  const mode = s.sequential ? { radii: s.sequential, sequential: true as const } : { radii: [0] };
+  await certifyClassifier({ task: classifier.task, sigmas: [s.sigma], n0: s.n0, n: s.n, alpha: 0.001, points: s.points, batchSize: 1000, seed: p.seed, planHash: p.hash, ...mode }, classifier, () => path, undefined, () => {});
   return path;
 }
 
@@ -233,6 +234,25 @@ describe.skipIf(!available)('worker pool (BullMQ on a real redis-server)', { tim
     expect(status.output()).toMatch(/failed:\n(.*\n)*  bad-shell  malformed job 'bad'  after 1 attempt\(s\): rejected, nothing was run: job: kind must be/);
     expect(status.output()).toMatch(/  shard-\S+  certify plan .* after 3 attempt\(s\): plan [0-9a-f]{16} is not trained in the store yet/);
     expect(status.output()).toMatch(/  unknown-plan  plan ffffffffffffffff through pretrain  after 3 attempt\(s\): plan ffffffffffffffff is not in this worker's store/);
+    expect(await stop(w)).toEqual({ code: 0, signal: null });
+  });
+
+  it('sequential certification on the pool (certify --sequential --queue) assembles the TSV a local sequential run writes', async () => {
+    const store = join(tmp, 'store-sequential');
+    const w = await worker('pool-sequential', store);
+    const radii = [0, 0.25, 0.5, 0.75, 1];
+    const local = localCertify({ sigma: 0.5, n0: 5, n: 400, points: 6, sequential: radii }, mkdtempSync(join(tmp, 'local-sequential-')));
+    const enqueue = owned(cli(['certify', reference, '--queue', redis.url, '--store', store, '--sigma', '0.5', '--n0', '5', '--n', '400', '--points', '6', '--shard-size', '2', '--sequential'], backend));
+    const { code } = await enqueue.exited;
+    expect(code, enqueue.output()).toBe(0);
+    expect(enqueue.output()).toMatch(/sequential \(\d+ noisy passes\)/);
+    const config = shardConfig({ task: 'fashion-tops', sigma: 0.5, n0: 5, n: 400, alpha: 0.001, batchSize: 1000, sequential: radii });
+    const tsv = join(reference, 'certify-cli', `${config}.tsv`);
+    expect(tsvFacts(tsv)).toEqual(tsvFacts(await local));
+    // Each row records its own draws: at most n, and fewer where the point was decided early.
+    const draws = tsvFacts(tsv).slice(1).map((l) => Number(l.split('\t').at(-1)));
+    expect(draws.every((d) => d <= 400)).toBe(true);
+    expect(draws.some((d) => d < 400)).toBe(true);
     expect(await stop(w)).toEqual({ code: 0, signal: null });
   });
 
