@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { initBackend, type BackendName } from '../engine/backend/selection.js';
 import { projectRoot } from '../engine/project-root.js';
 import { fusedKernelsAvailable } from '../engine/backend/fused-kernels.js';
-import { fusedConvKernel } from '../engine/backend/native-ops.js';
+import { fusedConvKernel, fusedMatMulSupported } from '../engine/backend/native-ops.js';
 import { buildOurs } from './ours.js';
 import { gflops, textTable, writeResults, type Machine, type Row } from './report.js';
 import { timeRounds } from './timing.js';
@@ -74,10 +74,11 @@ function isaOf(): { isa: string; isaClass: 'avx512' | 'avx2' | 'baseline' } {
 /** The kernel paths the native backend runs: products, convolutions, our fused kernels' clone. */
 function kernelPaths(isaClass: 'avx512' | 'avx2' | 'baseline'): string {
   const clone = { avx512: 'x86-64-v4', avx2: 'x86-64-v3', baseline: 'default' }[isaClass];
-  const onednn = process.env['TF_ENABLE_ONEDNN_OPTS'] === '0' ? 'Eigen (TF_ENABLE_ONEDNN_OPTS=0)' : 'oneDNN (TensorFlow default on x86)';
+  const onednn = process.env['TF_ENABLE_ONEDNN_OPTS'] === '0' ? 'Eigen (TF_ENABLE_ONEDNN_OPTS=0)' : `oneDNN (TF_ENABLE_ONEDNN_OPTS=${process.env['TF_ENABLE_ONEDNN_OPTS'] ?? 'unset'})`;
   const conv = tf.getBackend() === 'tensorflow' ? (fusedConvKernel() ?? 'unfused Conv2D + BiasAdd + Relu') : 'n/a';
   const ours = tf.getBackend() === 'tensorflow' && fusedKernelsAvailable() ? `our fused kernels (${clone} clone)` : 'tfjs compositions (no fused kernels)';
-  return `products ${onednn}; convolution ${conv}; ${ours}`;
+  const bias = tf.getBackend() === 'tensorflow' && fusedMatMulSupported() ? ', bias in the product (_MklNativeFusedMatMul)' : '';
+  return `products ${onednn}${bias}; convolution ${conv}; ${ours}`;
 }
 
 function cpuModel(): string {

@@ -142,6 +142,42 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, tra
 }
 
 /**
+ * a b + bias (a row vector added to every row) with the add in oneDNN's product epilogue
+ * (_MklNativeFusedMatMul), where TensorFlow runs with oneDNN; elsewhere the product, then tf.add. Measured
+ * A/B on the AVX2 machine, steps interleaved in one process: the MLM step 1.045-1.053x faster, the classifier
+ * step 1.00-1.02x; TensorFlow's Eigen _FusedMatMul gave 1.00x, so it is not used.
+ */
+export function matMulBias(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor2D {
+  if (fusedMatMulSupported()) return runFusedMatMul(a, b, bias, transposeA, transposeB);
+  return tf.add(matMul2d(a, b, transposeA, transposeB), bias);
+}
+
+/** Whether oneDNN's fused product runs here: null before the probe. */
+let fusedMatMul: boolean | null = null;
+
+function runFusedMatMul(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+  const attrs = [typeAttr('T', 'float32'), attr.bool('transpose_a', transposeA), attr.bool('transpose_b', transposeB), attr.int('num_args', 1), attr.str('fused_ops', ['BiasAdd']), attr.str('_kernel', 'MklNameChangeOp')];
+  return nativeBackend().executeSingleOutput('_MklNativeFusedMatMul', attrs, [a, b, bias]) as tf.Tensor2D;
+}
+
+/** Whether matMulBias runs oneDNN's fused product here (probed once). */
+export function fusedMatMulSupported(): boolean {
+  if (!onNativeBackend()) return false;
+  if (fusedMatMul === null) {
+    const probe = [tf.ones([2, 3]), tf.ones([3, 2]), tf.tensor1d([1, 2])] as const;
+    try {
+      const y = runFusedMatMul(probe[0] as tf.Tensor2D, probe[1] as tf.Tensor2D, probe[2], false, false);
+      fusedMatMul = Array.from(y.dataSync()).join() === '4,5,4,5';
+      y.dispose();
+    } catch {
+      fusedMatMul = false; // oneDNN off (TF_ENABLE_ONEDNN_OPTS=0), or a binding that cannot pass list attributes
+    }
+    tf.dispose([...probe]);
+  }
+  return fusedMatMul;
+}
+
+/**
  * Gradient of a bias added to every row of dy [..., n]: the sum over all axes but the last. TensorFlow's
  * BiasAddGrad on the native backend (0.07 ms on [3072, 64], against 0.19 ms for its Sum), tf.sum elsewhere.
  */

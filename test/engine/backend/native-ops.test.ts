@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../engine/backend/selection.js';
-import { NativeVariable, registerNativeGradients } from '../../../engine/backend/native-ops.js';
+import { fusedMatMulSupported, matMul2d, matMulBias, NativeVariable, registerNativeGradients } from '../../../engine/backend/native-ops.js';
 import { SeededRandom } from '../../../engine/random.js';
 import { nativeBackend } from '../../support/native.js';
 
@@ -31,6 +31,23 @@ describe('native ops', () => {
     const a = await lossAndGrads('tensorflow');
     const b = await lossAndGrads('cpu');
     a.forEach((x, i) => x.forEach((v, j) => expect(v).toBeCloseTo(b[i]![j]!, 3)));
+  });
+
+  it.skipIf(!native)("x w + b with the bias in oneDNN's product epilogue equals the product and then the add, w plain or transposed", async () => {
+    await initBackend('tensorflow');
+    const x = tf.tensor2d(fixed([37, 19], 3), [37, 19]);
+    const w = tf.tensor2d(fixed([19, 23], 4), [19, 23]);
+    const wT = tf.transpose(w) as tf.Tensor2D;
+    const b = tf.tensor1d(fixed([23], 5));
+    const reference = await tf.add(matMul2d(x, w), b).data();
+    // The engine turns oneDNN's kernels on unless the user turned them off.
+    expect(fusedMatMulSupported()).toBe(process.env['TF_ENABLE_ONEDNN_OPTS'] !== '0');
+    for (const y of [matMulBias(x, w, b), matMulBias(x, wT, b, false, true)]) {
+      expect(y.shape).toEqual([37, 23]);
+      (await y.data()).forEach((v, i) => expect(v).toBeCloseTo(reference[i]!, 4));
+      y.dispose();
+    }
+    tf.dispose([x, w, wT, b]);
   });
 
   it.skipIf(!native)('a resource variable keeps what it was given, and values read earlier do not change when it does', async () => {
