@@ -233,8 +233,9 @@ async function runShard(
   const report = progressReporter(job);
   let rows;
   try {
-    const { sequential, ...fixed } = spec;
-    const settings = { ...fixed, planHash: plan.hash, radii: sequential ?? [], ...(sequential ? { sequential: true as const } : {}) };
+    // A sequential shard decides at the job's radii; fixed-n CERTIFY reads no radii.
+    const { sequential, ...common } = spec;
+    const settings = { ...common, planHash: plan.hash, ...(sequential ? { sequential: true as const, radii: sequential } : { radii: [] }) };
     rows = await certifyShard(settings, classifier, data, {
       sigma: spec.sigma,
       from: spec.from,
