@@ -120,8 +120,8 @@ export interface CertifySpec {
   /** Test points certified (the first `points` of a seeded permutation of the test split). */
   readonly points: number;
   /**
-   * Sequential CERTIFY: estimation draws in looks, stopping once more cannot change which radius a point is
-   * certified at. Present only when asked for, so plans without it keep their hashes.
+   * Sequential CERTIFY: estimation draws in looks, stopping once more cannot change where a point counts in
+   * certified accuracy at `radii`. Present only when asked for, so plans without it keep their hashes.
    */
   readonly sequential?: true;
 }

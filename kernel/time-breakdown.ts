@@ -4,6 +4,7 @@
  * rest of the wall time (statistics, tables, figures; all of it for the theory simulations, which run no plan).
  */
 import type { RunResult, StageTime } from '../dsl/plan-types.js';
+import { StageClock } from '../engine/stage-clock.js';
 
 const STAGE_NAMES: Readonly<Record<StageTime['stage'], string>> = {
   'load-data': 'data loading',
@@ -26,12 +27,9 @@ export interface TimeBreakdown {
 
 export function timeBreakdown(results: readonly RunResult[], seconds: number): TimeBreakdown {
   const computed = results.filter((r) => !r.cached);
-  const sums = new Map<StageTime['stage'], { seconds: number; flops: number }>();
-  for (const t of computed.flatMap((r) => r.timing ?? [])) {
-    const s = sums.get(t.stage) ?? { seconds: 0, flops: 0 };
-    sums.set(t.stage, { seconds: s.seconds + t.seconds, flops: s.flops + t.flops });
-  }
-  const stages = (Object.keys(STAGE_NAMES) as StageTime['stage'][]).filter((s) => sums.has(s)).map((stage) => ({ stage, ...sums.get(stage)! }));
+  const clock = new StageClock();
+  for (const t of computed.flatMap((r) => r.timing ?? [])) clock.add(t.stage, t.seconds, t.flops);
+  const stages = clock.entries();
   const inStages = stages.reduce((a, s) => a + s.seconds, 0);
   return { runs: computed.length, reused: results.length - computed.length, stages, other: Math.max(0, seconds - inStages), seconds };
 }
