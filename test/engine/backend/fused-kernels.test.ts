@@ -57,7 +57,8 @@ describe("robustlab's fused kernels (native backend)", () => {
   });
 
   it.skipIf(!kernels)('layer norm: values and gradients equal the composition (2-D, 3-D, an odd width)', async () => {
-    for (const shape of [[64, 64], [3, 5, 48], [9, 37]]) {
+    // [1000, 64]: four blocks of rows, split over threads, whose gain and bias gradients are summed.
+    for (const shape of [[64, 64], [3, 5, 48], [9, 37], [1000, 64]]) {
       const d = shape[shape.length - 1]!;
       const x = tf.add(fixed(shape, 1, 3), 2);
       const [g, b] = [fixed([d], 2), fixed([d], 3)];
@@ -67,7 +68,8 @@ describe("robustlab's fused kernels (native backend)", () => {
   });
 
   it.skipIf(!kernels)('GELU: values and gradients equal the composition, also where exp would overflow', async () => {
-    const x = tf.concat([fixed([1000], 4, 3), tf.tensor1d([-200, -90, -50, 0, 50, 90, 200])]);
+    // 100,007 values: split over threads where there are two or more.
+    const x = tf.concat([fixed([100000], 4, 3), tf.tensor1d([-200, -90, -50, 0, 50, 90, 200])]);
     expect(await fusedAgainstComposed((x) => gelu(x!), [x])).toBeLessThan(2e-6);
     x.dispose();
   });
@@ -87,6 +89,15 @@ describe("robustlab's fused kernels (native backend)", () => {
     for (const heads of [1, 2, 4]) {
       expect(await fusedAgainstComposed((x, m) => selfAttention(x as tf.Tensor2D, m as tf.Tensor2D, heads), [qkv, mask], 1)).toBeLessThan(2e-5);
     }
+    tf.dispose([qkv, mask]);
+  });
+
+  it.skipIf(!kernels)('attention: sequences long enough for the blocked products, with partial blocks of rows and columns', async () => {
+    // L = 37: two whole blocks of 16 columns and 5 more, nine blocks of 4 rows and 1 more; head size 24: one block and 8.
+    const [B, L, d] = [2, 37, 48];
+    const qkv = fixed([B * L, 3 * d], 10, 2);
+    const mask = tf.tensor2d(Array.from({ length: B * L }, (_, i) => (i % L >= L - 3 * Math.floor(i / L) ? -1e9 : 0)), [B, L]);
+    expect(await fusedAgainstComposed((x, m) => selfAttention(x as tf.Tensor2D, m as tf.Tensor2D, 2), [qkv, mask], 1)).toBeLessThan(2e-5);
     tf.dispose([qkv, mask]);
   });
 
