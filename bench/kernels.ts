@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   const [, mean, rstd] = kernels.layerNormKernel(x, g, b, 1e-5);
   const logits = tf.randomNormal([masked, vocab]);
   const labels = tf.tensor1d(Array.from({ length: masked }, (_, i) => (i * 977) % vocab), 'int32');
-  const [loss, lse] = kernels.crossEntropyKernel(logits, labels);
+  const bias = tf.zeros([vocab]);
+  const [loss, lse] = kernels.crossEntropyKernel(logits, labels, bias);
   console.log(`bench/kernels: median of ${calls} calls each, TF_NUM_INTRAOP_THREADS=${process.env['TF_NUM_INTRAOP_THREADS']}`);
   time(`attention [${rows}, ${3 * d}], ${heads} heads`, () => kernels.attentionKernel(qkv, mask, heads), calls);
   time('attention gradient', () => kernels.attentionGradKernel(out, qkv, probs, heads), calls);
@@ -48,9 +49,9 @@ async function main(): Promise<void> {
   time('GELU gradient', () => kernels.geluGradKernel(hidden, hidden), calls);
   time(`layer norm [${rows}, ${d}]`, () => kernels.layerNormKernel(x, g, b, 1e-5), calls);
   time('layer norm gradient', () => kernels.layerNormGradKernel(x, x, g, mean, rstd), calls);
-  time(`cross-entropy [${masked}, ${vocab}]`, () => kernels.crossEntropyKernel(logits, labels), calls);
-  time('cross-entropy gradient', () => kernels.crossEntropyGradKernel(logits, lse, labels, loss), calls);
-  tf.dispose([qkv, mask, out, probs, hidden, x, g, b, mean, rstd, logits, labels, loss, lse]);
+  time(`cross-entropy [${masked}, ${vocab}]`, () => kernels.crossEntropyKernel(logits, labels, bias), calls);
+  time('cross-entropy gradient', () => kernels.crossEntropyGradKernel(logits, lse, labels, loss, bias), calls);
+  tf.dispose([qkv, mask, out, probs, hidden, x, g, b, mean, rstd, logits, labels, bias, loss, lse]);
 }
 
 main().catch((e: unknown) => {

@@ -71,14 +71,14 @@ export function geluGradKernel(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return run('RobustlabGeluGrad', [dy, x], 1)[0]!;
 }
 
-/** Per-row loss and log-sum-exp of logits [n, c] against int32 labels [n]. */
-export function crossEntropyKernel(logits: tf.Tensor, labels: tf.Tensor): [tf.Tensor1D, tf.Tensor1D] {
-  return run('RobustlabSparseSoftmaxCrossEntropy', [logits, labels], 2) as [tf.Tensor1D, tf.Tensor1D];
+/** Per-row loss and log-sum-exp of logits [n, c] plus bias [c] (added to each row) against int32 labels [n]. */
+export function crossEntropyKernel(logits: tf.Tensor, labels: tf.Tensor, bias: tf.Tensor): [tf.Tensor1D, tf.Tensor1D] {
+  return run('RobustlabSparseSoftmaxCrossEntropy', [logits, labels, bias], 2) as [tf.Tensor1D, tf.Tensor1D];
 }
 
-/** The logits' gradient (softmax - onehot) * dloss, given the forward's log-sum-exp. */
-export function crossEntropyGradKernel(logits: tf.Tensor, logsumexp: tf.Tensor, labels: tf.Tensor, dloss: tf.Tensor): tf.Tensor2D {
-  return run('RobustlabSparseSoftmaxCrossEntropyGrad', [logits, logsumexp, labels, dloss], 1)[0] as tf.Tensor2D;
+/** The gradients of logits and bias, (softmax - onehot) * dloss and its column sums, given the forward's log-sum-exp. */
+export function crossEntropyGradKernel(logits: tf.Tensor, logsumexp: tf.Tensor, labels: tf.Tensor, dloss: tf.Tensor, bias: tf.Tensor): [tf.Tensor2D, tf.Tensor1D] {
+  return run('RobustlabSparseSoftmaxCrossEntropyGrad', [logits, logsumexp, labels, dloss, bias], 2) as [tf.Tensor2D, tf.Tensor1D];
 }
 
 /** Self-attention of qkv [B * L, 3d] with an additive key mask [B, L]: [out [B * L, d], probs [B, heads, L, L]]. */

@@ -108,8 +108,9 @@ export function maskedTokenLoss(
   batch: number,
 ): tf.Tensor1D {
   const picked = tf.gather(encodeRows(model, maskedTokens, model.params), positions);
-  const logits = linear(picked, param(model.params, 'tok.emb'), param(model.params, 'mlm.b'), true);
-  const nll = sparseSoftmaxCrossEntropy(logits, targets);
+  // The output bias is added inside the cross-entropy, which gives its gradient with the logits'.
+  const logits = linear(picked, param(model.params, 'tok.emb'), null, true);
+  const nll = sparseSoftmaxCrossEntropy(logits, targets, param(model.params, 'mlm.b') as tf.Tensor1D);
   const perExample = tf.unsortedSegmentSum(nll, owner, batch);
   const counts = tf.unsortedSegmentSum(tf.onesLike(nll), owner, batch);
   return tf.div(perExample, tf.maximum(counts, 1)) as tf.Tensor1D;

@@ -15,8 +15,9 @@
 //   RobustlabLayerNorm(x[..., d], gamma[d], beta[d]; epsilon) -> y, mean[rows], rstd[rows]
 //   RobustlabLayerNormGrad(dy, x, gamma, mean, rstd) -> dx, dgamma[d], dbeta[d]
 //   RobustlabGelu(x) -> x * sigmoid(1.702 x);  RobustlabGeluGrad(dy, x) -> dx
-//   RobustlabSparseSoftmaxCrossEntropy(logits[n, c], labels int32[n]) -> loss[n], logsumexp[n]
-//   RobustlabSparseSoftmaxCrossEntropyGrad(logits, logsumexp, labels, dloss[n]) -> dlogits[n, c]
+//   RobustlabSparseSoftmaxCrossEntropy(logits[n, c], labels int32[n], bias[c]) -> loss[n], logsumexp[n]
+//     of logits + bias (each row); the output layer's bias, added here instead of in a pass of its own
+//   RobustlabSparseSoftmaxCrossEntropyGrad(logits, logsumexp, labels, dloss[n], bias) -> dlogits[n, c], dbias[c]
 //   RobustlabAttention(qkv[B*L, 3d], mask[B, L]; heads) -> out[B*L, d], probs[B, heads, L, L]
 //     multi-head self-attention softmax(q k^T / sqrt(d / heads) + mask) v straight from the fused
 //     q|k|v projection (row b*L + t, columns [q | k | v], head h at columns h*hd..), no split or transpose
@@ -162,26 +163,31 @@ void gelu_grad(const float* dy, const float* x, int64_t n, float* dx) {
   }
 }
 
+// The three passes of softmax cross-entropy over one row of logits z [c] plus a bias b [c].
 ROBUSTLAB_CLONES
-float row_max(const float* z, int64_t c) {
-  float m = z[0];
+float row_max(const float* z, const float* b, int64_t c) {
+  float m = z[0] + b[0];
 #pragma omp simd reduction(max : m)
-  for (int64_t j = 1; j < c; ++j) m = z[j] > m ? z[j] : m;
+  for (int64_t j = 1; j < c; ++j) m = z[j] + b[j] > m ? z[j] + b[j] : m;
   return m;
 }
 
 ROBUSTLAB_CLONES
-float row_sum_exp(const float* z, int64_t c, float shift) {
+float row_sum_exp(const float* z, const float* b, int64_t c, float shift) {
   float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-  for (int64_t j = 0; j < c; ++j) s += fast_exp(z[j] - shift);
+  for (int64_t j = 0; j < c; ++j) s += fast_exp(z[j] + b[j] - shift);
   return s;
 }
 
+// out = softmax(z + b) * scale, and column sums += out (the bias gradient's share of this row).
 ROBUSTLAB_CLONES
-void row_softmax_scaled(const float* z, int64_t c, float lse, float scale, float* out) {
+void row_softmax_scaled(const float* z, const float* b, int64_t c, float lse, float scale, float* out, float* sums) {
 #pragma omp simd
-  for (int64_t j = 0; j < c; ++j) out[j] = fast_exp(z[j] - lse) * scale;
+  for (int64_t j = 0; j < c; ++j) {
+    out[j] = fast_exp(z[j] + b[j] - lse) * scale;
+    sums[j] += out[j];
+  }
 }
 
 // C[i, j] = alpha * sum_k A[i, k] B[k, j] (+ row[j] where row is given) for rows [0, R) of A and C, A, B
@@ -440,6 +446,8 @@ void parallel_for(int64_t n, int64_t grain, Body body) {
 // element-wise one (a thread's start costs tens of microseconds).
 constexpr int64_t kRowBlock = 256;
 constexpr int64_t kElementBlock = 1 << 15;
+// Rows of cross-entropy's gradient per bias-sum block.
+constexpr int64_t kCrossEntropyBlock = 32;
 
 // ---- TensorFlow plumbing ----
 
@@ -594,10 +602,11 @@ void compute_gelu_grad(void*, TF_OpKernelContext* ctx) {
   parallel_for(TF_TensorElementCount(x), kElementBlock, [=](int64_t begin, int64_t end) { gelu_grad(dys + begin, xs + begin, end - begin, dx + begin); });
 }
 
-// Checks logits [n, c] and labels [n] in [0, c); false with the call failed.
-bool check_cross_entropy(Call& call, const char* op, TF_Tensor* logits, TF_Tensor* labels) {
-  if (TF_NumDims(logits) != 2 || TF_NumDims(labels) != 1 || TF_Dim(labels, 0) != TF_Dim(logits, 0) || TF_Dim(logits, 1) == 0)
-    return call.fail(std::string(op) + ": logits must be [n, c] with c > 0 and labels [n]");
+// Checks logits [n, c], labels [n] in [0, c) and bias [c]; false with the call failed.
+bool check_cross_entropy(Call& call, const char* op, TF_Tensor* logits, TF_Tensor* labels, TF_Tensor* bias) {
+  if (TF_NumDims(logits) != 2 || TF_NumDims(labels) != 1 || TF_Dim(labels, 0) != TF_Dim(logits, 0) || TF_Dim(logits, 1) == 0 ||
+      TF_TensorElementCount(bias) != TF_Dim(logits, 1))
+    return call.fail(std::string(op) + ": logits must be [n, c] with c > 0, labels [n] and bias [c]");
   const int64_t n = TF_Dim(logits, 0), c = TF_Dim(logits, 1);
   const int32_t* y = ids_of(labels);
   for (int64_t i = 0; i < n; ++i) {
@@ -610,21 +619,21 @@ bool check_cross_entropy(Call& call, const char* op, TF_Tensor* logits, TF_Tenso
 void compute_cross_entropy(void*, TF_OpKernelContext* ctx) {
   Call call(ctx);
   if (!call.ok()) return;
-  TF_Tensor *logits = call.in(0), *labels = call.in(1);
-  if (!check_cross_entropy(call, "RobustlabSparseSoftmaxCrossEntropy", logits, labels)) return;
+  TF_Tensor *logits = call.in(0), *labels = call.in(1), *bias = call.in(2);
+  if (!check_cross_entropy(call, "RobustlabSparseSoftmaxCrossEntropy", logits, labels, bias)) return;
   const int64_t n = TF_Dim(logits, 0), c = TF_Dim(logits, 1);
   float* loss = call.out(0, {n});
   float* lse = call.out(1, {n});
   if (!lse) return;
-  const float* z = data(logits);
+  const float *z = data(logits), *b = data(bias);
   const int32_t* y = ids_of(labels);
   parallel_for(n, 64, [=](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float* zi = z + i * c;
-      const float m = row_max(zi, c);
-      const float l = m + std::log(row_sum_exp(zi, c, m));
+      const float m = row_max(zi, b, c);
+      const float l = m + std::log(row_sum_exp(zi, b, c, m));
       lse[i] = l;
-      loss[i] = l - zi[y[i]];
+      loss[i] = l - (zi[y[i]] + b[y[i]]);
     }
   });
 }
@@ -632,20 +641,33 @@ void compute_cross_entropy(void*, TF_OpKernelContext* ctx) {
 void compute_cross_entropy_grad(void*, TF_OpKernelContext* ctx) {
   Call call(ctx);
   if (!call.ok()) return;
-  TF_Tensor *logits = call.in(0), *lse = call.in(1), *labels = call.in(2), *dloss = call.in(3);
-  if (!check_cross_entropy(call, "RobustlabSparseSoftmaxCrossEntropyGrad", logits, labels)) return;
+  TF_Tensor *logits = call.in(0), *lse = call.in(1), *labels = call.in(2), *dloss = call.in(3), *bias = call.in(4);
+  if (!check_cross_entropy(call, "RobustlabSparseSoftmaxCrossEntropyGrad", logits, labels, bias)) return;
   const int64_t n = TF_Dim(logits, 0), c = TF_Dim(logits, 1);
   if (TF_TensorElementCount(lse) != n || TF_TensorElementCount(dloss) != n) return void(call.fail("RobustlabSparseSoftmaxCrossEntropyGrad: logsumexp and dloss must be [n]"));
   float* out = call.out(0, {n, c});
-  if (!out) return;
+  float* dbias = call.out(1, {c});
+  if (!dbias) return;
   const int32_t* y = ids_of(labels);
-  const float *z = data(logits), *l = data(lse), *g = data(dloss);
-  parallel_for(n, 64, [=](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      row_softmax_scaled(z + i * c, c, l[i], g[i], out + i * c);
-      out[i * c + y[i]] -= g[i];
+  const float *z = data(logits), *b = data(bias), *l = data(lse), *g = data(dloss);
+  // dbias sums dlogits over rows: each block of kCrossEntropyBlock rows into its own slot, then the slots
+  // in block order, so the result does not depend on how many threads ran.
+  const int64_t blocks = (n + kCrossEntropyBlock - 1) / kCrossEntropyBlock;
+  std::vector<float> partial(blocks * c, 0.0f);
+  float* sums = partial.data();
+  parallel_for(blocks, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      float* s = sums + k * c;
+      for (int64_t i = k * kCrossEntropyBlock; i < std::min(n, (k + 1) * kCrossEntropyBlock); ++i) {
+        row_softmax_scaled(z + i * c, b, c, l[i], g[i], out + i * c, s);
+        out[i * c + y[i]] -= g[i];
+        s[y[i]] -= g[i];
+      }
     }
   });
+  std::fill(dbias, dbias + c, 0.0f);
+  for (int64_t k = 0; k < blocks; ++k)
+    for (int64_t j = 0; j < c; ++j) dbias[j] += sums[k * c + j];
 }
 
 void compute_adam(void*, TF_OpKernelContext* ctx) {
@@ -791,8 +813,8 @@ struct Registration {
         {"RobustlabLayerNormGrad", {"dy: float", "x: float", "gamma: float", "mean: float", "rstd: float"}, {"dx: float", "dgamma: float", "dbeta: float"}, {}, create_stateless, compute_layer_norm_grad, delete_stateless},
         {"RobustlabGelu", {"x: float"}, {"y: float"}, {}, create_stateless, compute_gelu, delete_stateless},
         {"RobustlabGeluGrad", {"dy: float", "x: float"}, {"dx: float"}, {}, create_stateless, compute_gelu_grad, delete_stateless},
-        {"RobustlabSparseSoftmaxCrossEntropy", {"logits: float", "labels: int32"}, {"loss: float", "logsumexp: float"}, {}, create_stateless, compute_cross_entropy, delete_stateless},
-        {"RobustlabSparseSoftmaxCrossEntropyGrad", {"logits: float", "logsumexp: float", "labels: int32", "dloss: float"}, {"dlogits: float"}, {}, create_stateless, compute_cross_entropy_grad, delete_stateless},
+        {"RobustlabSparseSoftmaxCrossEntropy", {"logits: float", "labels: int32", "bias: float"}, {"loss: float", "logsumexp: float"}, {}, create_stateless, compute_cross_entropy, delete_stateless},
+        {"RobustlabSparseSoftmaxCrossEntropyGrad", {"logits: float", "logsumexp: float", "labels: int32", "dloss: float", "bias: float"}, {"dlogits: float", "dbias: float"}, {}, create_stateless, compute_cross_entropy_grad, delete_stateless},
         {"RobustlabAttention", {"qkv: float", "mask: float"}, {"out: float", "probs: float"}, {"heads: int >= 1"}, create_attention, compute_attention, delete_with_attr<int32_t>},
         {"RobustlabAttentionGrad", {"dout: float", "qkv: float", "probs: float"}, {"dqkv: float"}, {"heads: int >= 1"}, create_attention, compute_attention_grad, delete_with_attr<int32_t>},
         {"RobustlabEmbed", {"ids: int32", "table: float", "positions: float"}, {"out: float"}, {}, create_stateless, compute_embed, delete_stateless},

@@ -81,6 +81,18 @@ describe("robustlab's fused kernels (native backend)", () => {
     tf.dispose([logits, targets]);
   });
 
+  it.skipIf(!kernels)('cross-entropy with a bias: loss and the gradients of logits and bias equal the composition (rows in several bias-sum blocks)', async () => {
+    const logits = fixed([100, 501], 11, 5);
+    const bias = fixed([501], 12, 5);
+    const targets = tf.tensor1d(Array.from({ length: 100 }, (_, i) => (i * 37) % 501), 'int32');
+    const f = (z?: tf.Tensor, b?: tf.Tensor, t?: tf.Tensor): tf.Tensor => sparseSoftmaxCrossEntropy(z as tf.Tensor2D, t as tf.Tensor1D, b as tf.Tensor1D);
+    expect(await fusedAgainstComposed(f, [logits, bias, targets], 2)).toBeLessThan(2e-5);
+    // A bias of the wrong size is a one-line error.
+    const short = tf.zeros([500]);
+    expect(() => crossEntropyKernel(logits, targets, short)).toThrow(/logits must be \[n, c\] with c > 0, labels \[n\] and bias \[c\]/);
+    tf.dispose([logits, bias, targets, short]);
+  });
+
   it.skipIf(!kernels)('attention: values and q|k|v gradients equal the composition, with padding, for 1, 2 and 4 heads', async () => {
     const [B, L, d] = [3, 7, 16];
     const qkv = fixed([B * L, 3 * d], 7, 2);
@@ -125,8 +137,9 @@ describe("robustlab's fused kernels (native backend)", () => {
   it.skipIf(!kernels)('cross-entropy: a label outside the vocabulary is a one-line error naming it', () => {
     const logits = tf.zeros([2, 5]);
     const targets = tf.tensor1d([1, 5], 'int32');
-    expect(() => crossEntropyKernel(logits, targets)).toThrow(/label 5 at row 1 is outside \[0, 5\)/);
-    tf.dispose([logits, targets]);
+    const bias = tf.zeros([5]);
+    expect(() => crossEntropyKernel(logits, targets, bias)).toThrow(/label 5 at row 1 is outside \[0, 5\)/);
+    tf.dispose([logits, targets, bias]);
   });
 
   it.skipIf(!kernels)('leave no tensors behind through forward and backward', () => {
