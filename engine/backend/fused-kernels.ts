@@ -1,7 +1,8 @@
 /**
  * robustlab's own fused CPU kernels (engine/backend/native/fused-kernels.cc), which scripts/setup-native.mjs
  * compiles into the tfjs-node binding, where they register themselves into TensorFlow: layer norm,
- * GELU, sparse softmax cross-entropy, multi-head self-attention and the token + position embedding,
+ * GELU, sparse softmax cross-entropy, multi-head self-attention, the token + position embedding, and the
+ * image models' 3x3 convolution to one channel and nearest-neighbour upsampling,
  * each forward and backward in one kernel and one or two passes over memory, and one Adam step of every
  * parameter in one call. They are vectorised for the CPU they run on (AVX-512 or AVX2 clones); the pip
  * TensorFlow's own element-wise kernels are built for baseline x86-64 (SSE) and take one pass per op.
@@ -89,6 +90,26 @@ export function attentionKernel(qkv: tf.Tensor, keyMask: tf.Tensor, heads: numbe
 /** Attention's qkv gradient [B * L, 3d] from the forward's probabilities. */
 export function attentionGradKernel(dout: tf.Tensor, qkv: tf.Tensor, probs: tf.Tensor, heads: number): tf.Tensor2D {
   return run('RobustlabAttentionGrad', [dout, qkv, probs], 1, [attr.int('heads', heads)])[0] as tf.Tensor2D;
+}
+
+/** A 3x3 'same' convolution of x [B, H, W, C] to one channel: w [3, 3, C, 1], b [1]; y [B, H, W, 1]. */
+export function convToOneKernel(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor4D {
+  return run('RobustlabConvToOne', [x, w, b], 1)[0] as tf.Tensor4D;
+}
+
+/** Its gradients [dx, dw, db]. */
+export function convToOneGradKernel(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor): [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D] {
+  return run('RobustlabConvToOneGrad', [dy, x, w], 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
+}
+
+/** Nearest-neighbour resizing of images [B, h, w, C] to [B, H, W, C], as TensorFlow's ResizeNearestNeighbor. */
+export function resizeNearestKernel(images: tf.Tensor, size: readonly [number, number]): tf.Tensor4D {
+  return tf.tidy(() => run('RobustlabResizeNearest', [images, tf.tensor1d([...size], 'int32')], 1)[0] as tf.Tensor4D);
+}
+
+/** Its gradient: dy [B, H, W, C] back to the input size [h, w]. */
+export function resizeNearestGradKernel(dy: tf.Tensor, size: readonly [number, number]): tf.Tensor4D {
+  return tf.tidy(() => run('RobustlabResizeNearestGrad', [dy, tf.tensor1d([...size], 'int32')], 1)[0] as tf.Tensor4D);
 }
 
 /** One Adam step of every parameter in one call: new [p, m, v] of each, from hyper = [lr_t, beta1, beta2, epsilon]. */

@@ -10,7 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convBiasRelu } from '../ops/conv-relu.js';
+import { convToOne } from '../ops/conv-to-one.js';
 import { linear } from '../ops/linear.js';
+import { resizeNearest } from '../ops/resize-nearest.js';
 import { addParam, glorot, param, type Parameters } from './parameters.js';
 import type { SeededRandom } from '../random.js';
 
@@ -103,10 +105,10 @@ export function reconstructImages(model: MaskedImageModel, x: tf.Tensor4D): tf.T
   let h = tf.reshape(tf.relu(linear(z, param(p, 'dec.fc.w'), param(p, 'dec.fc.b'))), [z.shape[0], last, last, cLast]) as tf.Tensor4D;
   for (let i = cfg.depth; i >= 1; i--) {
     const s = sizes[i - 1]!;
-    h = tf.image.resizeNearestNeighbor(h, [s, s]);
+    h = resizeNearest(h, [s, s]);
     h = convBiasRelu(h, param(p, `dec.block${i}.w`), param(p, `dec.block${i}.b`), 1);
   }
-  return tf.sigmoid(tf.add(tf.conv2d(h, param(p, 'dec.out.w') as tf.Tensor4D, 1, 'same'), param(p, 'dec.out.b'))) as tf.Tensor4D;
+  return tf.sigmoid(convToOne(h, param(p, 'dec.out.w'), param(p, 'dec.out.b'))) as tf.Tensor4D;
 }
 
 /**

@@ -25,6 +25,10 @@
 //   RobustlabEmbed(ids int32[B, L], table[V, d], positions[P, d]) -> table[ids] + positions[t] as [B*L, d]
 //   RobustlabEmbedGrad(dout[B*L, d], ids, table, positions) -> dtable[V, d], dpositions[P, d]
 //     (table and positions are read for their shapes only)
+//   RobustlabConvToOne(x[B, H, W, C], w[3, 3, C, 1], b[1]) -> y[B, H, W, 1]: a 3x3 'same' convolution to one channel
+//   RobustlabConvToOneGrad(dy[B, H, W, 1], x, w) -> dx, dw, db
+//   RobustlabResizeNearest(images[B, h, w, C], size int32[2] = H, W) -> [B, H, W, C]: as ResizeNearestNeighbor
+//   RobustlabResizeNearestGrad(dy[B, H, W, C], size int32[2] = h, w) -> dx[B, h, w, C]
 //   RobustlabAdam(p: N tensors, m: N, v: N, g: N, hyper[4] = lr_t, beta1, beta2, epsilon) -> p, m, v (N each)
 //     one Adam step of every parameter in one call, in TensorFlow's formulation (as ResourceApplyAdam
 //     with zero beta powers) and without FMA contraction, so bit-identical to engine/models/adam.ts's tfjs ops
@@ -294,6 +298,103 @@ void attention_head_grad(const float* dout, int64_t out_stride, const float* q, 
   small_gemm(L, hd, L, st, L, q, stride, dk, stride, 1.0f, nullptr);
   transpose_into(probs, L, L, L, pt);
   small_gemm(L, hd, L, pt, L, dout, out_stride, dv, stride, 1.0f, nullptr);
+}
+
+// A 3x3 'same' convolution of x [B, H, W, C] to one channel (weights w [3, 3, C], bias b), stride 1: the
+// image models' reconstruction layer, a shape oneDNN runs at a tenth of its usual rate. One image at a
+// time. For an output pixel and a kernel row ky, the taps inside the image are consecutive pixels of x
+// and consecutive rows of w, so each kernel row is one dot product of up to 3C values, into 8 lanes.
+ROBUSTLAB_CLONES
+void conv_to_one_image(const float* x, const float* w, float b, int64_t H, int64_t W, int64_t C, float* y) {
+  for (int64_t r = 0; r < H; ++r) {
+    const int64_t ky0 = r == 0 ? 1 : 0, ky1 = r == H - 1 ? 2 : 3;
+    for (int64_t q = 0; q < W; ++q) {
+      const int64_t kx0 = q == 0 ? 1 : 0, kx1 = q == W - 1 ? 2 : 3, n = (kx1 - kx0) * C;
+      float lanes[8] = {};
+      float rest = 0.0f;
+      for (int64_t ky = ky0; ky < ky1; ++ky) {
+        const float* xs = x + ((r + ky - 1) * W + q + kx0 - 1) * C;
+        const float* ws = w + (ky * 3 + kx0) * C;
+        int64_t c = 0;
+        for (; c + 8 <= n; c += 8) {
+#pragma omp simd
+          for (int64_t j = 0; j < 8; ++j) lanes[j] += xs[c + j] * ws[c + j];
+        }
+        for (; c < n; ++c) rest += xs[c] * ws[c];
+      }
+      float sum = b + rest;
+      for (int64_t j = 0; j < 8; ++j) sum += lanes[j];
+      y[r * W + q] = sum;
+    }
+  }
+}
+
+// Its gradients for one image: dx [H, W, C] written whole, dw [3, 3, C] and db accumulated.
+ROBUSTLAB_CLONES
+void conv_to_one_image_grad(const float* dy, const float* x, const float* w, int64_t H, int64_t W, int64_t C, float* dx, float* dw, float* db) {
+  for (int64_t r = 0; r < H; ++r) {
+    const int64_t ky0 = r == 0 ? 1 : 0, ky1 = r == H - 1 ? 2 : 3;
+    for (int64_t q = 0; q < W; ++q) {
+      const int64_t kx0 = q == 0 ? 1 : 0, kx1 = q == W - 1 ? 2 : 3, n = (kx1 - kx0) * C;
+      const float g = dy[r * W + q];
+      *db += g;
+      // dx at (r, q): tap (ky, kx) connects it to the output pixel (r - ky + 1, q - kx + 1), which is inside
+      // the image for the mirror of (r, q)'s own tap range.
+      float* d = dx + (r * W + q) * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) d[c] = 0.0f;
+      for (int64_t ky = 3 - ky1; ky < 3 - ky0; ++ky) {
+        for (int64_t kx = 3 - kx1; kx < 3 - kx0; ++kx) {
+          const float gt = dy[(r - ky + 1) * W + q - kx + 1];
+          const float* ws = w + (ky * 3 + kx) * C;
+#pragma omp simd
+          for (int64_t c = 0; c < C; ++c) d[c] += gt * ws[c];
+        }
+      }
+      // dw[ky, kx0..kx1) += g times (r, q)'s taps in kernel row ky: consecutive in both.
+      for (int64_t ky = ky0; ky < ky1; ++ky) {
+        const float* xs = x + ((r + ky - 1) * W + q + kx0 - 1) * C;
+        float* dws = dw + (ky * 3 + kx0) * C;
+#pragma omp simd
+        for (int64_t c = 0; c < n; ++c) dws[c] += g * xs[c];
+      }
+    }
+  }
+}
+
+// Nearest-neighbour resizing of one image x [h, w, C] to [H, W, C], as TensorFlow's ResizeNearestNeighbor
+// (no corner alignment, no half-pixel centres): output (Y, X) copies input (floor(Y h / H), floor(X w / W)),
+// the products in float as TensorFlow takes them. `src` maps each output index to its input index.
+inline int64_t nearest_source(int64_t dst, int64_t in, int64_t out) {
+  return std::min<int64_t>(static_cast<int64_t>(std::floor(static_cast<float>(dst) * (static_cast<float>(in) / static_cast<float>(out)))), in - 1);
+}
+
+ROBUSTLAB_CLONES
+void resize_nearest_image(const float* x, int64_t h, int64_t w, int64_t C, int64_t H, int64_t W, float* y) {
+  for (int64_t Y = 0; Y < H; ++Y) {
+    const float* row = x + nearest_source(Y, h, H) * w * C;
+    for (int64_t X = 0; X < W; ++X) {
+      const float* src = row + nearest_source(X, w, W) * C;
+      float* dst = y + (Y * W + X) * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) dst[c] = src[c];
+    }
+  }
+}
+
+// Its gradient for one image: dx [h, w, C] (written whole) sums the dy pixels copied from each input pixel.
+ROBUSTLAB_CLONES
+void resize_nearest_image_grad(const float* dy, int64_t h, int64_t w, int64_t C, int64_t H, int64_t W, float* dx) {
+  std::fill(dx, dx + h * w * C, 0.0f);
+  for (int64_t Y = 0; Y < H; ++Y) {
+    float* row = dx + nearest_source(Y, h, H) * w * C;
+    for (int64_t X = 0; X < W; ++X) {
+      float* dst = row + nearest_source(X, w, W) * C;
+      const float* src = dy + (Y * W + X) * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
+    }
+  }
 }
 
 #pragma GCC pop_options
@@ -794,6 +895,97 @@ void compute_attention_grad(void* kernel, TF_OpKernelContext* ctx) {
   });
 }
 
+// Checks x [B, H, W, C] and w [3, 3, C, 1]; false with the call failed.
+bool check_conv_to_one(Call& call, const char* op, TF_Tensor* x, TF_Tensor* w) {
+  if (TF_NumDims(x) != 4 || TF_NumDims(w) != 4 || TF_Dim(w, 0) != 3 || TF_Dim(w, 1) != 3 || TF_Dim(w, 2) != TF_Dim(x, 3) || TF_Dim(w, 3) != 1)
+    return call.fail(std::string(op) + ": x must be [B, H, W, C] and w [3, 3, C, 1]");
+  return true;
+}
+
+void compute_conv_to_one(void*, TF_OpKernelContext* ctx) {
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *x = c.in(0), *w = c.in(1), *b = c.in(2);
+  if (!check_conv_to_one(c, "RobustlabConvToOne", x, w)) return;
+  if (TF_TensorElementCount(b) != 1) return void(c.fail("RobustlabConvToOne: b must hold one value"));
+  const int64_t B = TF_Dim(x, 0), H = TF_Dim(x, 1), W = TF_Dim(x, 2), C = TF_Dim(x, 3);
+  float* y = c.out(0, {B, H, W, 1});
+  if (!y) return;
+  const float *xs = data(x), *ws = data(w), bias = data(b)[0];
+  parallel_for(B, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) conv_to_one_image(xs + i * H * W * C, ws, bias, H, W, C, y + i * H * W);
+  });
+}
+
+// Images per block of the weight and bias gradients' sums (summed in block order: thread-count independent).
+constexpr int64_t kConvImageBlock = 8;
+
+void compute_conv_to_one_grad(void*, TF_OpKernelContext* ctx) {
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *dy = c.in(0), *x = c.in(1), *w = c.in(2);
+  if (!check_conv_to_one(c, "RobustlabConvToOneGrad", x, w)) return;
+  const int64_t B = TF_Dim(x, 0), H = TF_Dim(x, 1), W = TF_Dim(x, 2), C = TF_Dim(x, 3);
+  if (TF_TensorElementCount(dy) != B * H * W) return void(c.fail("RobustlabConvToOneGrad: dy must be [B, H, W, 1]"));
+  float* dx = c.out(0, {B, H, W, C});
+  float* dw = c.out(1, {3, 3, C, 1});
+  float* db = c.out(2, {1});
+  if (!db) return;
+  const int64_t blocks = (B + kConvImageBlock - 1) / kConvImageBlock, n = 9 * C + 1;
+  std::vector<float> partial(blocks * n, 0.0f);
+  float* sums = partial.data();
+  const float *dys = data(dy), *xs = data(x), *ws = data(w);
+  parallel_for(blocks, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k)
+      for (int64_t i = k * kConvImageBlock; i < std::min(B, (k + 1) * kConvImageBlock); ++i)
+        conv_to_one_image_grad(dys + i * H * W, xs + i * H * W * C, ws, H, W, C, dx + i * H * W * C, sums + k * n, sums + k * n + 9 * C);
+  });
+  std::fill(dw, dw + 9 * C, 0.0f);
+  *db = 0.0f;
+  for (int64_t k = 0; k < blocks; ++k) {
+    for (int64_t j = 0; j < 9 * C; ++j) dw[j] += sums[k * n + j];
+    *db += sums[k * n + 9 * C];
+  }
+}
+
+// Checks images [B, h, w, C] and the output size [H, W]; false with the call failed.
+bool check_resize(Call& call, const char* op, TF_Tensor* x, TF_Tensor* size) {
+  if (TF_NumDims(x) != 4 || TF_TensorElementCount(size) != 2 || TF_TensorType(size) != TF_INT32)
+    return call.fail(std::string(op) + ": images must be [B, h, w, C] and size int32 [H, W]");
+  const int32_t* hw = ids_of(size);
+  if (hw[0] <= 0 || hw[1] <= 0 || TF_Dim(x, 1) <= 0 || TF_Dim(x, 2) <= 0) return call.fail(std::string(op) + ": sizes must be positive");
+  return true;
+}
+
+void compute_resize_nearest(void*, TF_OpKernelContext* ctx) {
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *x = c.in(0), *size = c.in(1);
+  if (!check_resize(c, "RobustlabResizeNearest", x, size)) return;
+  const int64_t B = TF_Dim(x, 0), h = TF_Dim(x, 1), w = TF_Dim(x, 2), C = TF_Dim(x, 3), H = ids_of(size)[0], W = ids_of(size)[1];
+  float* y = c.out(0, {B, H, W, C});
+  if (!y) return;
+  const float* xs = data(x);
+  parallel_for(B, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) resize_nearest_image(xs + i * h * w * C, h, w, C, H, W, y + i * H * W * C);
+  });
+}
+
+// Gradient: dy [B, H, W, C] and the input size [h, w] give dx [B, h, w, C].
+void compute_resize_nearest_grad(void*, TF_OpKernelContext* ctx) {
+  Call c(ctx);
+  if (!c.ok()) return;
+  TF_Tensor *dy = c.in(0), *size = c.in(1);
+  if (!check_resize(c, "RobustlabResizeNearestGrad", dy, size)) return;
+  const int64_t B = TF_Dim(dy, 0), H = TF_Dim(dy, 1), W = TF_Dim(dy, 2), C = TF_Dim(dy, 3), h = ids_of(size)[0], w = ids_of(size)[1];
+  float* dx = c.out(0, {B, h, w, C});
+  if (!dx) return;
+  const float* dys = data(dy);
+  parallel_for(B, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) resize_nearest_image_grad(dys + i * H * W * C, h, w, C, H, W, dx + i * h * w * C);
+  });
+}
+
 void unknown_shapes(TF_ShapeInferenceContext* ctx, TF_Status* status) { TF_ShapeInferenceContextSetUnknownShape(ctx, status); }
 
 struct OpSpec {
@@ -819,6 +1011,10 @@ struct Registration {
         {"RobustlabAttentionGrad", {"dout: float", "qkv: float", "probs: float"}, {"dqkv: float"}, {"heads: int >= 1"}, create_attention, compute_attention_grad, delete_with_attr<int32_t>},
         {"RobustlabEmbed", {"ids: int32", "table: float", "positions: float"}, {"out: float"}, {}, create_stateless, compute_embed, delete_stateless},
         {"RobustlabEmbedGrad", {"dout: float", "ids: int32", "table: float", "positions: float"}, {"dtable: float", "dpositions: float"}, {}, create_stateless, compute_embed_grad, delete_stateless},
+        {"RobustlabConvToOne", {"x: float", "w: float", "b: float"}, {"y: float"}, {}, create_stateless, compute_conv_to_one, delete_stateless},
+        {"RobustlabConvToOneGrad", {"dy: float", "x: float", "w: float"}, {"dx: float", "dw: float", "db: float"}, {}, create_stateless, compute_conv_to_one_grad, delete_stateless},
+        {"RobustlabResizeNearest", {"images: float", "size: int32"}, {"resized: float"}, {}, create_stateless, compute_resize_nearest, delete_stateless},
+        {"RobustlabResizeNearestGrad", {"dy: float", "size: int32"}, {"dx: float"}, {}, create_stateless, compute_resize_nearest_grad, delete_stateless},
         {"RobustlabAdam", {"p: N * float", "m: N * float", "v: N * float", "g: N * float", "hyper: float"}, {"p_out: N * float", "m_out: N * float", "v_out: N * float"}, {"N: int >= 1"}, create_stateless, compute_adam, delete_stateless},
     };
     TF_Status* status = TF_NewStatus();

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../../engine/backend/selection.js';
 import { selfAttention } from '../../../engine/ops/attention.js';
-import { attentionKernel, crossEntropyKernel, embedKernel, fusedKernelsAvailable, setFusedKernels } from '../../../engine/backend/fused-kernels.js';
+import { attentionKernel, convToOneKernel, crossEntropyKernel, embedKernel, fusedKernelsAvailable, setFusedKernels } from '../../../engine/backend/fused-kernels.js';
+import { convToOne } from '../../../engine/ops/conv-to-one.js';
+import { resizeNearest } from '../../../engine/ops/resize-nearest.js';
 import { gelu } from '../../../engine/ops/gelu.js';
 import { layerNorm } from '../../../engine/ops/layer-norm.js';
 import { SeededRandom } from '../../../engine/random.js';
@@ -118,6 +120,30 @@ describe("robustlab's fused kernels (native backend)", () => {
     const mask = tf.zeros([2, 3]);
     expect(() => attentionKernel(qkv, mask, 2)).toThrow(/qkv must be \[B\*L, 3d\] with d divisible by heads/);
     tf.dispose([qkv, mask]);
+  });
+
+  it.skipIf(!kernels)('3x3 convolution to one channel: values and x, w, b gradients equal the composition (odd sizes; images in several blocks)', async () => {
+    // Channels: fewer than 8, 8 and 4 more, four blocks of 8; one image of one row.
+    for (const shape of [[3, 9, 7, 5], [2, 6, 5, 12], [1, 1, 4, 3], [10, 14, 14, 32]]) {
+      const x = fixed(shape, 13);
+      const [w, b] = [fixed([3, 3, shape[3]!, 1], 14, 0.3), fixed([1], 15)];
+      expect(await fusedAgainstComposed((x, w, b) => convToOne(x as tf.Tensor4D, w!, b!), [x, w, b])).toBeLessThan(2e-5);
+      tf.dispose([x, w, b]);
+    }
+  });
+
+  it.skipIf(!kernels)('3x3 convolution to one channel: weights of another shape are a one-line error', () => {
+    const [x, w, b] = [tf.zeros([1, 4, 4, 3]), tf.zeros([3, 3, 2, 1]), tf.zeros([1])];
+    expect(() => convToOneKernel(x, w, b)).toThrow(/x must be \[B, H, W, C\] and w \[3, 3, C, 1\]/);
+    tf.dispose([x, w, b]);
+  });
+
+  it.skipIf(!kernels)('nearest-neighbour resizing: values and gradients equal tfjs resizeNearestNeighbor (2x, 7 -> 14, 4 -> 7, shrinking 9 x 6 -> 4 x 5)', async () => {
+    for (const [from, to] of [[[14, 14], [28, 28]], [[7, 7], [14, 14]], [[4, 4], [7, 7]], [[9, 6], [4, 5]]] as const) {
+      const x = fixed([3, from[0], from[1], 5], 16);
+      expect(await fusedAgainstComposed((x) => resizeNearest(x as tf.Tensor4D, to), [x])).toBe(0);
+      x.dispose();
+    }
   });
 
   it.skipIf(!kernels)('token + position embedding: values and table gradients equal the composition (repeated ids, L < P)', async () => {
