@@ -18,7 +18,8 @@
  * from 1.85 to 1.45 ms, and the MLM step from 0.94-0.95x PyTorch's time to 0.83-0.85x.
  *
  * `fusedKernelsAvailable()` probes once; the engine uses the tfjs compositions where the kernels are
- * absent (wasm, cpu, a stock tfjs-node) or switched off with `setFusedKernels(false)` (A/B and tests).
+ * absent (wasm, cpu, a stock tfjs-node), built from another version of their source (engine/backend/selection.ts
+ * switches them off and says so) or switched off with `setFusedKernels(false)` (A/B and tests).
  */
 import * as tf from '@tensorflow/tfjs';
 import { attr, nativeBackend, onNativeBackend, type NativeAttr } from './native-ops.js';

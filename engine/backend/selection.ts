@@ -6,11 +6,13 @@
  * load is an EngineError, never a silent fallback. The choice and the reason are always reported.
  */
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { projectRoot } from '../project-root.js';
+import { setFusedKernels } from './fused-kernels.js';
 import { registerNativeGradients } from './native-ops.js';
 import { registerWasmFallbackKernels } from './wasm-fallbacks.js';
 
@@ -107,12 +109,30 @@ function nativeBuildDir(): string | { why: string } {
   const statusFile = join(base, 'status.json');
   if (!existsSync(statusFile)) return { why: 'not installed, and no offline build (run `npm run setup:native`)' };
   try {
-    const status = JSON.parse(readFileSync(statusFile, 'utf8')) as { ok?: boolean; reason?: string; tfjsNodeDir?: string };
+    const status = JSON.parse(readFileSync(statusFile, 'utf8')) as { ok?: boolean; reason?: string; tfjsNodeDir?: string; fusedKernelsHash?: string | null };
     if (!status.ok || typeof status.tfjsNodeDir !== 'string') return { why: `offline build failed earlier: ${status.reason ?? 'unknown'} (retry: npm run setup:native)` };
+    const stale = staleKernels(status.fusedKernelsHash ?? null, join(projectRoot(), 'engine', 'backend', 'native', 'fused-kernels.cc'));
+    if (stale) {
+      // Its kernels may lack ops or inputs this engine calls: run the tfjs compositions instead, and say so.
+      setFusedKernels(false);
+      console.warn(`robustlab: ${stale}`);
+    }
     return join(base, '..', status.tfjsNodeDir);
   } catch (e) {
     return { why: `.native/status.json unreadable (${firstLine(e)}); run \`npm run setup:native\`` };
   }
+}
+
+/**
+ * Why the offline build's fused kernels cannot serve this checkout (it was compiled from another version of
+ * their source, e.g. after a pull without `npm install`), or null when they can. The hash is the one
+ * scripts/setup-native.mjs records: sha256 of the source, first 16 hex digits.
+ */
+export function staleKernels(builtHash: string | null, source: string): string | null {
+  if (builtHash === null || !existsSync(source)) return null;
+  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 16);
+  if (hash === builtHash) return null;
+  return 'the native build in .native/ was compiled from another version of engine/backend/native/fused-kernels.cc; its fused kernels stay off (the tfjs compositions run, slower) until `npm run setup:native`';
 }
 
 function firstLine(e: unknown): string {

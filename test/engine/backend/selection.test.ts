@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { initBackend } from '../../../engine/backend/selection.js';
+import { initBackend, staleKernels } from '../../../engine/backend/selection.js';
 import { EngineError } from '../../../engine/errors.js';
 import { createMaskedTokenModel, maskedTokenLoss } from '../../../engine/models/masked-token-transformer.js';
 import { SeededRandom } from '../../../engine/random.js';
@@ -30,6 +34,21 @@ function fixed(shape: number[], seed: number): tf.Tensor {
 }
 
 describe('backends', () => {
+  it('an offline build compiled from another version of the fused kernels is recognised, with what to run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'robustlab-stale-'));
+    try {
+      const source = join(dir, 'fused-kernels.cc');
+      writeFileSync(source, '// kernels, version 2\n');
+      const built = createHash('sha256').update('// kernels, version 2\n').digest('hex').slice(0, 16);
+      expect(staleKernels(built, source)).toBeNull();
+      expect(staleKernels(null, source)).toBeNull();
+      writeFileSync(source, '// kernels, version 3\n');
+      expect(staleKernels(built, source)).toMatch(/compiled from another version .* fused kernels stay off .* until `npm run setup:native`$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('cpu and wasm initialise and report themselves', async () => {
     for (const name of ['cpu', 'wasm'] as const) {
       const r = await initBackend(name);
