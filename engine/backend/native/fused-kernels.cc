@@ -543,11 +543,28 @@ void parallel_for(int64_t n, int64_t grain, Body body) {
   worker_pool().run(threads, [](const void* f, int64_t t) { (*static_cast<const decltype(one)*>(f))(t); }, &one);
 }
 
+// Sums over many rows (or images) that a kernel's gradient needs, e.g. a bias gradient: body(begin, end, sums)
+// handles items [begin, end) and adds into `width` zeroed floats of its block's own; each block of `block`
+// items runs on some thread, and the blocks' sums are added in block order, so the result does not depend
+// on how many threads ran. Returns the total, `width` floats.
+template <typename Body>
+std::vector<float> blocked_sums(int64_t items, int64_t block, int64_t width, Body body) {
+  const int64_t blocks = (items + block - 1) / block;
+  std::vector<float> partial(blocks * width, 0.0f), total(width, 0.0f);
+  float* sums = partial.data();
+  parallel_for(blocks, 1, [=](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) body(k * block, std::min(items, (k + 1) * block), sums + k * width);
+  });
+  for (int64_t k = 0; k < blocks; ++k)
+    for (int64_t j = 0; j < width; ++j) total[j] += sums[k * width + j];
+  return total;
+}
+
 // Work below these sizes runs on the calling thread alone: rows of a row-wise kernel, elements of an
 // element-wise one (a thread's start costs tens of microseconds).
 constexpr int64_t kRowBlock = 256;
 constexpr int64_t kElementBlock = 1 << 15;
-// Rows of cross-entropy's gradient per bias-sum block.
+// Rows of cross-entropy's gradient per block of the bias gradient's sums (blocked_sums).
 constexpr int64_t kCrossEntropyBlock = 32;
 
 // ---- TensorFlow plumbing ----
@@ -662,24 +679,12 @@ void compute_layer_norm_grad(void*, TF_OpKernelContext* ctx) {
   float* dg = c.out(1, {d});
   float* db = c.out(2, {d});
   if (!db) return;
-  // dg and db are sums over rows: each block of kRowBlock rows sums into its own slot, then the slots are
-  // added in block order, so the result does not depend on how many threads ran.
-  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  std::vector<float> partial(blocks * 2 * d);
   const float *dys = data(dy), *xs = data(x), *gs = data(g), *ms = data(mean), *rs = data(rstd);
-  float* sums = partial.data();
-  parallel_for(blocks, 1, [=](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) {
-      const int64_t r0 = k * kRowBlock, n = std::min(rows, r0 + kRowBlock) - r0;
-      layer_norm_grad_rows(dys + r0 * d, xs + r0 * d, gs, ms + r0, rs + r0, n, d, dx + r0 * d, sums + k * 2 * d, sums + k * 2 * d + d);
-    }
+  const std::vector<float> sums = blocked_sums(rows, kRowBlock, 2 * d, [=](int64_t r0, int64_t r1, float* s) {
+    layer_norm_grad_rows(dys + r0 * d, xs + r0 * d, gs, ms + r0, rs + r0, r1 - r0, d, dx + r0 * d, s, s + d);
   });
-  for (int64_t j = 0; j < d; ++j) dg[j] = db[j] = 0.0f;
-  for (int64_t k = 0; k < blocks; ++k)
-    for (int64_t j = 0; j < d; ++j) {
-      dg[j] += sums[k * 2 * d + j];
-      db[j] += sums[k * 2 * d + d + j];
-    }
+  std::copy(sums.begin(), sums.begin() + d, dg);
+  std::copy(sums.begin() + d, sums.end(), db);
 }
 
 void compute_gelu(void*, TF_OpKernelContext* ctx) {
@@ -751,24 +756,14 @@ void compute_cross_entropy_grad(void*, TF_OpKernelContext* ctx) {
   if (!dbias) return;
   const int32_t* y = ids_of(labels);
   const float *z = data(logits), *b = data(bias), *l = data(lse), *g = data(dloss);
-  // dbias sums dlogits over rows: each block of kCrossEntropyBlock rows into its own slot, then the slots
-  // in block order, so the result does not depend on how many threads ran.
-  const int64_t blocks = (n + kCrossEntropyBlock - 1) / kCrossEntropyBlock;
-  std::vector<float> partial(blocks * c, 0.0f);
-  float* sums = partial.data();
-  parallel_for(blocks, 1, [=](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) {
-      float* s = sums + k * c;
-      for (int64_t i = k * kCrossEntropyBlock; i < std::min(n, (k + 1) * kCrossEntropyBlock); ++i) {
-        row_softmax_scaled(z + i * c, b, c, l[i], g[i], out + i * c, s);
-        out[i * c + y[i]] -= g[i];
-        s[y[i]] -= g[i];
-      }
+  const std::vector<float> sums = blocked_sums(n, kCrossEntropyBlock, c, [=](int64_t begin, int64_t end, float* s) {
+    for (int64_t i = begin; i < end; ++i) {
+      row_softmax_scaled(z + i * c, b, c, l[i], g[i], out + i * c, s);
+      out[i * c + y[i]] -= g[i];
+      s[y[i]] -= g[i];
     }
   });
-  std::fill(dbias, dbias + c, 0.0f);
-  for (int64_t k = 0; k < blocks; ++k)
-    for (int64_t j = 0; j < c; ++j) dbias[j] += sums[k * c + j];
+  std::copy(sums.begin(), sums.end(), dbias);
 }
 
 void compute_adam(void*, TF_OpKernelContext* ctx) {
@@ -917,7 +912,7 @@ void compute_conv_to_one(void*, TF_OpKernelContext* ctx) {
   });
 }
 
-// Images per block of the weight and bias gradients' sums (summed in block order: thread-count independent).
+// Images per block of the weight and bias gradients' sums (blocked_sums).
 constexpr int64_t kConvImageBlock = 8;
 
 void compute_conv_to_one_grad(void*, TF_OpKernelContext* ctx) {
@@ -931,21 +926,12 @@ void compute_conv_to_one_grad(void*, TF_OpKernelContext* ctx) {
   float* dw = c.out(1, {3, 3, C, 1});
   float* db = c.out(2, {1});
   if (!db) return;
-  const int64_t blocks = (B + kConvImageBlock - 1) / kConvImageBlock, n = 9 * C + 1;
-  std::vector<float> partial(blocks * n, 0.0f);
-  float* sums = partial.data();
   const float *dys = data(dy), *xs = data(x), *ws = data(w);
-  parallel_for(blocks, 1, [=](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k)
-      for (int64_t i = k * kConvImageBlock; i < std::min(B, (k + 1) * kConvImageBlock); ++i)
-        conv_to_one_image_grad(dys + i * H * W, xs + i * H * W * C, ws, H, W, C, dx + i * H * W * C, sums + k * n, sums + k * n + 9 * C);
+  const std::vector<float> sums = blocked_sums(B, kConvImageBlock, 9 * C + 1, [=](int64_t begin, int64_t end, float* s) {
+    for (int64_t i = begin; i < end; ++i) conv_to_one_image_grad(dys + i * H * W, xs + i * H * W * C, ws, H, W, C, dx + i * H * W * C, s, s + 9 * C);
   });
-  std::fill(dw, dw + 9 * C, 0.0f);
-  *db = 0.0f;
-  for (int64_t k = 0; k < blocks; ++k) {
-    for (int64_t j = 0; j < 9 * C; ++j) dw[j] += sums[k * n + j];
-    *db += sums[k * n + 9 * C];
-  }
+  std::copy(sums.begin(), sums.begin() + 9 * C, dw);
+  *db = sums[9 * C];
 }
 
 // Checks images [B, h, w, C] and the output size [H, W]; false with the call failed.
