@@ -362,19 +362,23 @@ void conv_to_one_image_grad(const float* dy, const float* x, const float* w, int
   }
 }
 
-// Nearest-neighbour resizing of one image x [h, w, C] to [H, W, C], as TensorFlow's ResizeNearestNeighbor
-// (no corner alignment, no half-pixel centres): output (Y, X) copies input (floor(Y h / H), floor(X w / W)),
-// the products in float as TensorFlow takes them. `src` maps each output index to its input index.
-inline int64_t nearest_source(int64_t dst, int64_t in, int64_t out) {
-  return std::min<int64_t>(static_cast<int64_t>(std::floor(static_cast<float>(dst) * (static_cast<float>(in) / static_cast<float>(out)))), in - 1);
+// Nearest-neighbour resizing, as TensorFlow's ResizeNearestNeighbor (no corner alignment, no half-pixel
+// centres): output index i of `out` copies input index floor(i * in / out), the product in float as
+// TensorFlow takes it. Computed once per call for the rows and the columns, not per pixel.
+std::vector<int64_t> nearest_sources(int64_t in, int64_t out) {
+  std::vector<int64_t> src(out);
+  const float scale = static_cast<float>(in) / static_cast<float>(out);
+  for (int64_t i = 0; i < out; ++i) src[i] = std::min<int64_t>(static_cast<int64_t>(std::floor(static_cast<float>(i) * scale)), in - 1);
+  return src;
 }
 
+// One image x [h, w, C] resized to y [H, W, C]: output (Y, X) copies input (rows[Y], cols[X]).
 ROBUSTLAB_CLONES
-void resize_nearest_image(const float* x, int64_t h, int64_t w, int64_t C, int64_t H, int64_t W, float* y) {
+void resize_nearest_image(const float* x, const int64_t* rows, const int64_t* cols, int64_t w, int64_t C, int64_t H, int64_t W, float* y) {
   for (int64_t Y = 0; Y < H; ++Y) {
-    const float* row = x + nearest_source(Y, h, H) * w * C;
+    const float* row = x + rows[Y] * w * C;
     for (int64_t X = 0; X < W; ++X) {
-      const float* src = row + nearest_source(X, w, W) * C;
+      const float* src = row + cols[X] * C;
       float* dst = y + (Y * W + X) * C;
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) dst[c] = src[c];
@@ -384,12 +388,13 @@ void resize_nearest_image(const float* x, int64_t h, int64_t w, int64_t C, int64
 
 // Its gradient for one image: dx [h, w, C] (written whole) sums the dy pixels copied from each input pixel.
 ROBUSTLAB_CLONES
-void resize_nearest_image_grad(const float* dy, int64_t h, int64_t w, int64_t C, int64_t H, int64_t W, float* dx) {
+void resize_nearest_image_grad(const float* dy, const int64_t* rows, const int64_t* cols, int64_t h, int64_t w, int64_t C, int64_t H, int64_t W,
+                               float* dx) {
   std::fill(dx, dx + h * w * C, 0.0f);
   for (int64_t Y = 0; Y < H; ++Y) {
-    float* row = dx + nearest_source(Y, h, H) * w * C;
+    float* row = dx + rows[Y] * w * C;
     for (int64_t X = 0; X < W; ++X) {
-      float* dst = row + nearest_source(X, w, W) * C;
+      float* dst = row + cols[X] * C;
       const float* src = dy + (Y * W + X) * C;
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
@@ -561,7 +566,7 @@ std::vector<float> blocked_sums(int64_t items, int64_t block, int64_t width, Bod
 }
 
 // Work below these sizes runs on the calling thread alone: rows of a row-wise kernel, elements of an
-// element-wise one (a thread's start costs tens of microseconds).
+// element-wise one (waking a pool worker and waiting for it costs microseconds).
 constexpr int64_t kRowBlock = 256;
 constexpr int64_t kElementBlock = 1 << 15;
 // Rows of cross-entropy's gradient per block of the bias gradient's sums (blocked_sums).
@@ -952,8 +957,10 @@ void compute_resize_nearest(void*, TF_OpKernelContext* ctx) {
   float* y = c.out(0, {B, H, W, C});
   if (!y) return;
   const float* xs = data(x);
+  const std::vector<int64_t> rows = nearest_sources(h, H), cols = nearest_sources(w, W);
+  const int64_t *rs = rows.data(), *cs = cols.data();
   parallel_for(B, 1, [=](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) resize_nearest_image(xs + i * h * w * C, h, w, C, H, W, y + i * H * W * C);
+    for (int64_t i = begin; i < end; ++i) resize_nearest_image(xs + i * h * w * C, rs, cs, w, C, H, W, y + i * H * W * C);
   });
 }
 
@@ -967,8 +974,10 @@ void compute_resize_nearest_grad(void*, TF_OpKernelContext* ctx) {
   float* dx = c.out(0, {B, h, w, C});
   if (!dx) return;
   const float* dys = data(dy);
+  const std::vector<int64_t> rows = nearest_sources(h, H), cols = nearest_sources(w, W);
+  const int64_t *rs = rows.data(), *cs = cols.data();
   parallel_for(B, 1, [=](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) resize_nearest_image_grad(dys + i * H * W * C, h, w, C, H, W, dx + i * h * w * C);
+    for (int64_t i = begin; i < end; ++i) resize_nearest_image_grad(dys + i * H * W * C, rs, cs, h, w, C, H, W, dx + i * h * w * C);
   });
 }
 
